@@ -1,0 +1,98 @@
+// Package dbtest runs store tests on every database Shequ supports: always on
+// a fresh SQLite file, and on a fresh PostgreSQL database when
+// SHEQU_TEST_POSTGRES holds the URL of a server (make test starts one on
+// loopback). With SHEQU_REQUIRE_POSTGRES=1 a missing server fails the test
+// instead of skipping it, so CI cannot silently test one database only.
+package dbtest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shequ-platform/shequ/internal/platform/db"
+)
+
+// Each runs fn as a subtest on each available database, migrated.
+func Each(t *testing.T, fn func(t *testing.T, d *db.DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
+}
+
+// SQLite opens a migrated database in a temporary file.
+func SQLite(t testing.TB) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "shequ.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if err := d.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+var seq atomic.Int64
+
+// PostgresURL returns the admin URL of the test server, skipping (or failing
+// under SHEQU_REQUIRE_POSTGRES=1) when there is none.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("SHEQU_TEST_POSTGRES")
+	if u == "" {
+		if os.Getenv("SHEQU_REQUIRE_POSTGRES") == "1" {
+			t.Fatal("SHEQU_TEST_POSTGRES is not set but SHEQU_REQUIRE_POSTGRES=1: run through `make test`")
+		}
+		t.Skip("PostgreSQL not configured (set SHEQU_TEST_POSTGRES, or run `make test`)")
+	}
+	return u
+}
+
+// Postgres creates a fresh, migrated database on the test server and drops
+// it when the test ends.
+func Postgres(t testing.TB) *db.DB {
+	t.Helper()
+	admin := PostgresURL(t)
+	name := fmt.Sprintf("shequ_t%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, seq.Add(1))
+	ctx := context.Background()
+	a, err := sql.Open("pgx", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	d, err := db.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		d.Close()
+		if a, err := sql.Open("pgx", admin); err == nil {
+			_, _ = a.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			a.Close()
+		}
+	})
+	if err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// Name returns a short label for the database, for sub-benchmarks.
+func Name(d *db.DB) string { return strings.ToLower(string(d.Dialect)) }
