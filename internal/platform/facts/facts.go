@@ -1,0 +1,95 @@
+// Package facts keeps Shequ's figures as small counters — (division, period,
+// metric) → value — incremented in the same transaction as the change that
+// causes them. A figure for any subtree is a sum over a numeric range of
+// division codes, so a parent always equals the sum of its children and a
+// county dashboard reads a few hundred rows instead of scanning every record.
+package facts
+
+import (
+	"context"
+	"time"
+
+	"github.com/shequ-platform/shequ/internal/platform/db"
+)
+
+// Timeless is the period of stock figures that have no month (e.g. the number
+// of grids under a village).
+const Timeless = 0
+
+var shanghai = func() *time.Location {
+	if l, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+		return l
+	}
+	return time.FixedZone("CST", 8*3600)
+}()
+
+// Period is the month of t in China time as YYYYMM.
+func Period(t time.Time) int {
+	t = t.In(shanghai)
+	return t.Year()*100 + int(t.Month())
+}
+
+// Add increments metric at division for period by delta, inside the context's
+// transaction (the caller's change and the fact commit or fail together).
+func Add(ctx context.Context, d *db.DB, division int64, period int, metric string, delta int64) error {
+	if delta == 0 {
+		return nil
+	}
+	_, err := d.Exec(ctx, `INSERT INTO facts (division, period, metric, value) VALUES (?, ?, ?, ?)
+		ON CONFLICT (metric, division, period) DO UPDATE SET value = facts.value + excluded.value`,
+		division, period, metric, delta)
+	return err
+}
+
+// Sum returns the metric summed over divisions in [lo, hi] and periods in
+// [from, to] (inclusive).
+func Sum(ctx context.Context, d *db.DB, metric string, lo, hi int64, from, to int) (int64, error) {
+	var v int64
+	err := d.QueryRow(ctx, `SELECT COALESCE(SUM(value), 0) FROM facts
+		WHERE metric = ? AND division >= ? AND division <= ? AND period >= ? AND period <= ?`,
+		metric, lo, hi, from, to).Scan(&v)
+	return v, err
+}
+
+// RollUp returns the metric over [lo, hi] and [from, to] grouped by the unit
+// of size span that contains each division (span is the subtree span of the
+// children's level, e.g. 10^6 for townships): key = division / span * span.
+func RollUp(ctx context.Context, d *db.DB, metric string, lo, hi, span int64, from, to int) (map[int64]int64, error) {
+	rows, err := d.Query(ctx, `SELECT (division / ?) * ?, SUM(value) FROM facts
+		WHERE metric = ? AND division >= ? AND division <= ? AND period >= ? AND period <= ?
+		GROUP BY 1`, span, span, metric, lo, hi, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var k, v int64
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
+
+// Series returns the metric over [lo, hi] month by month in [from, to].
+func Series(ctx context.Context, d *db.DB, metric string, lo, hi int64, from, to int) (map[int]int64, error) {
+	rows, err := d.Query(ctx, `SELECT period, SUM(value) FROM facts
+		WHERE metric = ? AND division >= ? AND division <= ? AND period >= ? AND period <= ?
+		GROUP BY period`, metric, lo, hi, from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int]int64{}
+	for rows.Next() {
+		var p int
+		var v int64
+		if err := rows.Scan(&p, &v); err != nil {
+			return nil, err
+		}
+		out[p] = v
+	}
+	return out, rows.Err()
+}
