@@ -398,12 +398,6 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, p *Principal, current, 
 	})
 }
 
-// SetLocale remembers a user's language.
-func (s *Service) SetLocale(ctx context.Context, userID int64, locale string) error {
-	_, err := s.DB.Exec(ctx, "UPDATE users SET locale = ? WHERE id = ?", locale, userID)
-	return err
-}
-
 // CountUsers returns the number of accounts (first-run detection).
 func (s *Service) CountUsers(ctx context.Context) (int, error) {
 	var n int
@@ -428,4 +422,25 @@ func randomToken(prefix string) (token, hash string) {
 func hashToken(t string) string {
 	h := sha256.Sum256([]byte(t))
 	return hex.EncodeToString(h[:])
+}
+
+// ResetPassword sets a new password on an account the principal manages;
+// the owner must change it at next login, and the account's sessions end.
+func (s *Service) ResetPassword(ctx context.Context, by *Principal, userID int64, pw string) error {
+	return s.DB.Tx(ctx, func(ctx context.Context) error {
+		u, err := s.UserFor(ctx, by, userID)
+		if err != nil {
+			return err
+		}
+		for _, a := range u.Assignments {
+			if !by.Grants(a.Role, a.Division) {
+				return &Error{Code: "user.not_manageable", Field: "password"}
+			}
+		}
+		if err := s.SetPassword(ctx, userID, u.Username, pw, true, true); err != nil {
+			return err
+		}
+		_, err = s.DB.Exec(ctx, "DELETE FROM sessions WHERE user_id = ?", userID)
+		return err
+	})
 }

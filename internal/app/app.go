@@ -1,0 +1,163 @@
+// Package app wires Shequ together: it opens the database, loads the policy
+// packs, builds every domain's handlers on one router, and serves them. It
+// is the top floor beside cmd/shequ (which only parses the command line), so
+// HTTP and browser tests can build exactly the router that production runs.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/shequ-platform/shequ/internal/division"
+	"github.com/shequ-platform/shequ/internal/platform/access"
+	"github.com/shequ-platform/shequ/internal/platform/audit"
+	"github.com/shequ-platform/shequ/internal/platform/db"
+	"github.com/shequ-platform/shequ/internal/platform/policy"
+	policypacks "github.com/shequ-platform/shequ/policy"
+)
+
+// App is a running Shequ instance's parts.
+type App struct {
+	Cfg    Config
+	Log    *slog.Logger
+	DB     *db.DB
+	Audit  *audit.Log
+	Access *access.Service
+	Packs  *policy.Set
+
+	DivisionService *division.Service
+	Divisions       *division.Store
+
+	handler http.Handler
+}
+
+// NewLogger builds the structured logger the config asks for.
+func NewLogger(c Config) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// LoadPacks loads the policy packs: from dir if given, else the built-in five.
+func LoadPacks(dir string) (*policy.Set, error) {
+	if dir != "" {
+		return policy.LoadDir(dir)
+	}
+	return policy.Load(policypacks.FS)
+}
+
+// Open opens and migrates the database and loads the policy packs. A broken
+// pack refuses to start, naming file, line and field.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	packs, err := LoadPacks(cfg.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("policy packs:\n%w", err)
+	}
+	d, err := db.Open(ctx, cfg.DSN())
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Migrate(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	a := &App{Cfg: cfg, Log: log, DB: d, Packs: packs}
+	a.Audit = &audit.Log{DB: d}
+	a.Access = access.New(d, a.Audit, access.Config{IdleTimeout: cfg.IdleTimeout, LockoutFailures: cfg.LockoutFailures, LockoutWindow: cfg.LockoutWindow})
+	a.DivisionService = division.NewService(d, a.Audit, a.Access)
+	a.Divisions = a.DivisionService.Store
+	h, err := a.routes()
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	a.handler = h
+	return a, nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Handler is the complete router with its middleware.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// EnsureAdmin creates the first account, `admin`, on an empty database and
+// returns its one-time password (which must be changed at first login).
+func (a *App) EnsureAdmin(ctx context.Context) (string, bool, error) {
+	n, err := a.Access.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return "", false, err
+	}
+	pw := access.RandomPassword()
+	ctx = audit.WithActor(ctx, audit.Actor{Name: "system", Client: "first-run"})
+	if _, err := a.Access.CreateUser(ctx, nil, access.NewUser{Username: "admin", DisplayName: "系统管理员", Password: pw,
+		MustChange: true, Role: "system_admin", Division: 0}); err != nil {
+		return "", false, err
+	}
+	return pw, true, nil
+}
+
+// trustedProxies is what --trust-proxy means: believe forwarding headers
+// from loopback and private-network proxies.
+func trustedProxies(on bool) []netip.Prefix {
+	if !on {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, s := range []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"} {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}
+
+// Serve listens on the configured address until ctx ends, then shuts down
+// gracefully (in-flight requests get 20 seconds). ready, if non-nil,
+// receives the bound address once listening.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", a.Cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

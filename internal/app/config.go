@@ -1,0 +1,114 @@
+package app
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything `shequ serve` can be told. Every flag has a SHEQU_*
+// environment equivalent (flag --idle-timeout ↔ SHEQU_IDLE_TIMEOUT); a flag
+// given on the command line wins over the environment.
+type Config struct {
+	Addr            string
+	Data            string
+	DB              string
+	Policy          string
+	TrustProxy      bool
+	SecureCookies   bool
+	IdleTimeout     time.Duration
+	LockoutFailures int
+	LockoutWindow   time.Duration
+	MaxBody         int64
+	LogFormat       string
+	LogLevel        string
+}
+
+// Option describes one setting, for flags, the environment and the docs.
+type Option struct {
+	Flag, Default, Usage string
+}
+
+// Options lists the settings in the order the README documents them.
+var Options = []Option{
+	{"addr", "127.0.0.1:8080", "address to listen on"},
+	{"data", "./shequ-data", "data directory (SQLite file, attachments, keys)"},
+	{"db", "", "database: empty for SQLite in the data directory, or a postgres:// URL"},
+	{"policy", "", "policy pack directory (default: the five packs built into the binary)"},
+	{"trust-proxy", "false", "trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy"},
+	{"secure-cookies", "false", "mark cookies Secure (set when users reach Shequ over HTTPS)"},
+	{"idle-timeout", "30m", "log out sessions idle for this long"},
+	{"lockout-failures", "5", "failed logins that lock an account"},
+	{"lockout-window", "15m", "window in which failures are counted, and lockout length"},
+	{"max-body", "10485760", "largest request body in bytes"},
+	{"log-format", "text", "log format: text or json"},
+	{"log-level", "info", "log level: debug, info, warn, error"},
+}
+
+// EnvName is the environment variable of a flag.
+func EnvName(flagName string) string {
+	return "SHEQU_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Bind registers the options on fs, with defaults taken from the environment.
+func (c *Config) Bind(fs *flag.FlagSet) {
+	str := map[string]*string{"addr": &c.Addr, "data": &c.Data, "db": &c.DB, "policy": &c.Policy, "log-format": &c.LogFormat, "log-level": &c.LogLevel}
+	for _, o := range Options {
+		def := o.Default
+		if v, ok := os.LookupEnv(EnvName(o.Flag)); ok {
+			def = v
+		}
+		usage := o.Usage + " (env " + EnvName(o.Flag) + ")"
+		switch o.Flag {
+		case "trust-proxy":
+			b, _ := strconv.ParseBool(def)
+			fs.BoolVar(&c.TrustProxy, o.Flag, b, usage)
+		case "secure-cookies":
+			b, _ := strconv.ParseBool(def)
+			fs.BoolVar(&c.SecureCookies, o.Flag, b, usage)
+		case "idle-timeout":
+			d, _ := time.ParseDuration(def)
+			fs.DurationVar(&c.IdleTimeout, o.Flag, d, usage)
+		case "lockout-window":
+			d, _ := time.ParseDuration(def)
+			fs.DurationVar(&c.LockoutWindow, o.Flag, d, usage)
+		case "lockout-failures":
+			n, _ := strconv.Atoi(def)
+			fs.IntVar(&c.LockoutFailures, o.Flag, n, usage)
+		case "max-body":
+			n, _ := strconv.ParseInt(def, 10, 64)
+			fs.Int64Var(&c.MaxBody, o.Flag, n, usage)
+		default:
+			fs.StringVar(str[o.Flag], o.Flag, def, usage)
+		}
+	}
+}
+
+// DSN is the database to open: --db, or the SQLite file in the data directory.
+func (c *Config) DSN() string {
+	if c.DB != "" {
+		return c.DB
+	}
+	return filepath.Join(c.Data, "shequ.db")
+}
+
+// Validate checks the settings before anything starts.
+func (c *Config) Validate() error {
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
+	}
+	if c.IdleTimeout < time.Minute {
+		return fmt.Errorf("--idle-timeout must be at least 1m")
+	}
+	if c.LockoutFailures < 1 {
+		return fmt.Errorf("--lockout-failures must be at least 1")
+	}
+	if c.MaxBody < 1024 {
+		return fmt.Errorf("--max-body must be at least 1024")
+	}
+	return nil
+}

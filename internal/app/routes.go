@@ -1,0 +1,120 @@
+package app
+
+import (
+	"embed"
+	"net/http"
+	"strings"
+
+	"github.com/shequ-platform/shequ/internal/admin"
+	"github.com/shequ-platform/shequ/internal/division"
+	"github.com/shequ-platform/shequ/internal/platform/access"
+	"github.com/shequ-platform/shequ/internal/platform/i18n"
+	"github.com/shequ-platform/shequ/internal/platform/web"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// navEntry is one capability in the main navigation, shown to those who
+// hold its permission somewhere (empty: everyone signed in).
+type navEntry struct {
+	key, href, perm string
+}
+
+// nav lists the capabilities in menu order. Later capabilities add theirs.
+var nav = []navEntry{
+	{"nav.home", "/", ""},
+	{"nav.divisions", "/divisions", "division.view"},
+	{"nav.users", "/admin/users", "user.view"},
+	{"nav.audit", "/admin/audit", "audit.view"},
+	{"nav.policy", "/admin/policy", "policy.view"},
+	{"nav.tokens", "/account/tokens", ""},
+	{"nav.password", "/password", ""},
+}
+
+// shell fills the layout's top bar and navigation for a request.
+func (a *App) shell(r *http.Request) web.Shell {
+	p := access.From(r.Context())
+	sh := web.Shell{Locale: i18n.Negotiate(r)}
+	if p == nil {
+		return sh
+	}
+	sh.LoggedIn = true
+	sh.UserName = p.Username
+	if p.DisplayName != "" {
+		sh.UserName = p.DisplayName + " (" + p.Username + ")"
+	}
+	if p.MustChange {
+		return sh // only the password form until it is changed
+	}
+	sh.ScopeName = a.scopeName(r, p)
+	for _, e := range nav {
+		if e.perm != "" && !p.Can(e.perm) {
+			continue
+		}
+		active := r.URL.Path == e.href || e.href != "/" && strings.HasPrefix(r.URL.Path, e.href+"/")
+		sh.Nav = append(sh.Nav, web.NavItem{Key: e.key, Href: e.href, Active: active})
+	}
+	return sh
+}
+
+// routes builds the whole router: public endpoints, then everything else
+// behind login, all inside the common middleware.
+func (a *App) routes() (http.Handler, error) {
+	rd := web.NewRenderer(a.shell)
+	rd.SetLogger(a.Log)
+	if err := rd.Register(access.Templates(), "templates/*.html", nil); err != nil {
+		return nil, err
+	}
+	for _, fs := range []embed.FS{templates, division.Templates(), admin.Templates()} {
+		if err := rd.Register(fs, "templates/*.html", nil); err != nil {
+			return nil, err
+		}
+	}
+	ah := &access.HTTP{S: a.Access, R: rd, SecureCookies: a.Cfg.SecureCookies}
+
+	public := http.NewServeMux()
+	public.Handle("GET /static/", web.Static())
+	public.Handle("GET /lang", web.LocaleSwitch())
+	public.HandleFunc("GET /healthz", a.healthz)
+	public.HandleFunc("GET /readyz", a.readyz)
+	ah.PublicRoutes(public)
+
+	private := http.NewServeMux()
+	ah.Routes(private)
+	private.HandleFunc("GET /{$}", a.home(rd))
+	(&division.HTTP{S: a.DivisionService, R: rd}).Routes(private)
+	(&admin.HTTP{Access: a.Access, Divisions: a.DivisionService, Audit: a.Audit, Packs: a.Packs, R: rd}).Routes(private)
+	private.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { rd.Error(w, r, http.StatusNotFound, "error.not_found") })
+	public.Handle("/", ah.RequireLogin(private))
+
+	csrf := http.NewCrossOriginProtection()
+	var h http.Handler = public
+	h = csrf.Handler(h)
+	h = ah.Authenticate(h)
+	h = web.Chain(h,
+		web.Recover(a.Log),
+		web.RealIP(trustedProxies(a.Cfg.TrustProxy)),
+		web.RequestLog(a.Log),
+		web.SecurityHeaders,
+		web.MaxBody(a.Cfg.MaxBody),
+		web.Gzip,
+	)
+	return h, nil
+}
+
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := a.DB.Ping(r.Context()); err != nil {
+		a.Log.Warn("readiness check failed", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("database unreachable\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
