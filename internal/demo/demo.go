@@ -57,8 +57,8 @@ var gridNames = []string{"第一网格", "第二网格", "第三网格", "第四
 func Build(ctx context.Context, divs *division.Service, acc *access.Service, opt Options) ([]Account, error) {
 	d := divs.DB
 	ctx = audit.WithActor(ctx, audit.Actor{Name: "demo", Client: "cli"})
-	if _, err := divs.Import(ctx, bytes.NewReader(xishanCSV), division.ImportOptions{}); err != nil {
-		return nil, fmt.Errorf("demo divisions: %w", err)
+	if err := ImportDivisions(ctx, divs); err != nil {
+		return nil, err
 	}
 	system := &access.Principal{Username: "demo", Assignments: []access.Assignment{{Role: "system_admin", Division: 0}}}
 	rnd := rand.New(rand.NewSource(opt.Seed))
@@ -109,6 +109,14 @@ func Build(ctx context.Context, divs *division.Service, acc *access.Service, opt
 		return nil, err
 	}
 	return accounts, nil
+}
+
+// ImportDivisions imports the embedded 锡山区 division list.
+func ImportDivisions(ctx context.Context, divs *division.Service) error {
+	if _, err := divs.Import(ctx, bytes.NewReader(xishanCSV), division.ImportOptions{}); err != nil {
+		return fmt.Errorf("demo divisions: %w", err)
+	}
+	return nil
 }
 
 // Accounts lists the demo logins of an already built demo.

@@ -156,7 +156,7 @@ func (h *HTTP) children(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.R.Partial(w, r, http.StatusOK, "division_unit", "tree", h.nodes(r, u, kids))
+	h.R.Partial(w, r, http.StatusOK, "division_unit", "tree_partial", h.nodes(r, u, kids))
 }
 
 type searchData struct {
@@ -177,7 +177,7 @@ func (h *HTTP) search(w http.ResponseWriter, r *http.Request) {
 		d.Results = res
 	}
 	if r.Header.Get("HX-Request") != "" {
-		h.R.Partial(w, r, http.StatusOK, "division_search", "results", d)
+		h.R.Partial(w, r, http.StatusOK, "division_search", "results_partial", d)
 		return
 	}
 	h.R.Page(w, r, http.StatusOK, "division_search", d)
@@ -187,7 +187,7 @@ func (h *HTTP) search(w http.ResponseWriter, r *http.Request) {
 // units matching q inside the caller's scope, as radio buttons named after
 // the form field.
 func (h *HTTP) picker(w http.ResponseWriter, r *http.Request) {
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	q := strings.TrimSpace(r.URL.Query().Get("q") + r.URL.Query().Get("division_q"))
 	name := r.URL.Query().Get("name")
 	if name == "" {
 		name = "division"

@@ -61,37 +61,50 @@ func PostgresURL(t testing.TB) string {
 // it when the test ends.
 func Postgres(t testing.TB) *db.DB {
 	t.Helper()
+	d, err := db.Open(context.Background(), PostgresDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if err := d.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// PostgresDatabase creates an empty database on the test server, returns
+// its URL, and drops it when the test ends (after the test's own cleanups).
+func PostgresDatabase(t testing.TB) string {
+	t.Helper()
 	admin := PostgresURL(t)
 	name := fmt.Sprintf("shequ_t%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, seq.Add(1))
-	ctx := context.Background()
 	a, err := sql.Open("pgx", admin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if _, err := a.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	if _, err := a.ExecContext(context.Background(), "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	d, err := db.Open(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		d.Close()
 		if a, err := sql.Open("pgx", admin); err == nil {
 			_, _ = a.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 			a.Close()
 		}
 	})
-	if err := d.Migrate(ctx); err != nil {
+	u, err := url.Parse(admin)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return d
+	u.Path = "/" + name
+	return u.String()
+}
+
+// DSNs runs fn once per database with a fresh, empty database's DSN (an
+// SQLite file path, or a PostgreSQL URL), for tests that open the whole app.
+func DSNs(t *testing.T, fn func(t *testing.T, dsn string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, filepath.Join(t.TempDir(), "shequ.db")) })
+	t.Run("postgres", func(t *testing.T) { fn(t, PostgresDatabase(t)) })
 }
 
 // Name returns a short label for the database, for sub-benchmarks.
