@@ -398,4 +398,3 @@ func auditVerify(ctx context.Context, args []string) error {
 	fmt.Printf("audit chain intact: %d entries verified\n", res.Checked)
 	return nil
 }
-

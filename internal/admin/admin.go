@@ -139,7 +139,9 @@ func (h *HTTP) usersPage(w http.ResponseWriter, r *http.Request, status int, f u
 	h.R.Page(w, r, status, "admin_users", d)
 }
 
-func (h *HTTP) users(w http.ResponseWriter, r *http.Request) { h.usersPage(w, r, http.StatusOK, userForm{}) }
+func (h *HTTP) users(w http.ResponseWriter, r *http.Request) {
+	h.usersPage(w, r, http.StatusOK, userForm{})
+}
 
 func parseCode(s string) int64 {
 	if s == "0" || s == "" {
@@ -218,7 +220,9 @@ func (h *HTTP) userPage(w http.ResponseWriter, r *http.Request, status int, f us
 	h.R.Page(w, r, status, "admin_user", d)
 }
 
-func (h *HTTP) user(w http.ResponseWriter, r *http.Request) { h.userPage(w, r, http.StatusOK, userForm{}) }
+func (h *HTTP) user(w http.ResponseWriter, r *http.Request) {
+	h.userPage(w, r, http.StatusOK, userForm{})
+}
 
 func (h *HTTP) formFail(w http.ResponseWriter, r *http.Request, err error, f userForm) {
 	var e *access.Error

@@ -24,8 +24,8 @@ const CookieName = "shequ_session"
 
 // HTTP serves the access pages and provides the authentication middleware.
 type HTTP struct {
-	S        *Service
-	R        *web.Renderer
+	S *Service
+	R *web.Renderer
 	// SecureCookies marks cookies Secure (set when serving behind TLS).
 	SecureCookies bool
 }
