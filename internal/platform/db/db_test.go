@@ -70,3 +70,27 @@ func TestRebind(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// TestConcurrentMigrate starts several "instances" migrating one database at
+// once, as a multi-instance deployment does at start.
+func TestConcurrentMigrate(t *testing.T) {
+	url := dbtest.PostgresDatabase(t)
+	ctx := context.Background()
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			d, err := db.Open(ctx, url)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer d.Close()
+			errs <- d.Migrate(ctx)
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
 //go:embed migrations
@@ -47,9 +48,14 @@ func (d *DB) provider() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	dialect := goose.DialectSQLite3
 	if d.Dialect == Postgres {
-		dialect = goose.DialectPostgres
+		// several instances may start at once: a session-level advisory lock
+		// makes one migrate while the others wait
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		return goose.NewProvider(goose.DialectPostgres, d.w, sub, goose.WithSessionLocker(locker))
 	}
-	return goose.NewProvider(dialect, d.w, sub)
+	return goose.NewProvider(goose.DialectSQLite3, d.w, sub)
 }
