@@ -119,13 +119,13 @@ func grantableRoles(p *access.Principal) []string {
 func (h *HTTP) usersPage(w http.ResponseWriter, r *http.Request, status int, f userForm) {
 	p := access.From(r.Context())
 	if !p.Can("user.view") {
-		h.R.Error(w, r, http.StatusNotFound, "error.not_found")
+		h.R.Error(w, r, http.StatusNotFound, "")
 		return
 	}
 	q := r.URL.Query().Get("q")
 	us, err := h.Access.ListUsers(r.Context(), p, q, 200)
 	if err != nil {
-		h.R.Error(w, r, http.StatusInternalServerError, "error.internal")
+		h.R.Error(w, r, http.StatusInternalServerError, "")
 		return
 	}
 	d := usersData{Q: q, CanManage: p.Can("user.manage"), Roles: grantableRoles(p), Form: f}
@@ -167,7 +167,7 @@ func (h *HTTP) createUser(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var e *access.Error
 		if !errors.As(err, &e) {
-			h.R.Error(w, r, http.StatusInternalServerError, "error.internal")
+			h.R.Error(w, r, http.StatusInternalServerError, "")
 			return
 		}
 		f.Error, f.Field = e.Code, e.Field
@@ -208,7 +208,7 @@ func (h *HTTP) userPage(w http.ResponseWriter, r *http.Request, status int, f us
 		if errors.Is(err, db.ErrNotFound) {
 			h.Access.Deny(r.Context(), "user", r.PathValue("id"), 0)
 		}
-		h.R.Error(w, r, http.StatusNotFound, "error.not_found")
+		h.R.Error(w, r, http.StatusNotFound, "")
 		return
 	}
 	d := userData{User: h.view(r.Context(), p, u), Roles: grantableRoles(p), CanManage: p.Can("user.manage"),
@@ -231,9 +231,9 @@ func (h *HTTP) formFail(w http.ResponseWriter, r *http.Request, err error, f use
 		f.Error, f.Field = e.Code, e.Field
 		h.userPage(w, r, http.StatusUnprocessableEntity, f)
 	case errors.Is(err, db.ErrNotFound):
-		h.R.Error(w, r, http.StatusNotFound, "error.not_found")
+		h.R.Error(w, r, http.StatusNotFound, "")
 	default:
-		h.R.Error(w, r, http.StatusInternalServerError, "error.internal")
+		h.R.Error(w, r, http.StatusInternalServerError, "")
 	}
 }
 
@@ -351,13 +351,13 @@ const auditPage = 50
 func (h *HTTP) audit(w http.ResponseWriter, r *http.Request) {
 	p := access.From(r.Context())
 	if !p.Can("audit.view") {
-		h.R.Error(w, r, http.StatusNotFound, "error.not_found")
+		h.R.Error(w, r, http.StatusNotFound, "")
 		return
 	}
 	q := readAuditQuery(r)
 	es, err := h.entries(r.Context(), p, q, auditPage+1)
 	if err != nil {
-		h.R.Error(w, r, http.StatusInternalServerError, "error.internal")
+		h.R.Error(w, r, http.StatusInternalServerError, "")
 		return
 	}
 	d := auditData{Q: q, Entries: es, Actions: []string{audit.Create, audit.Update, audit.Delete, audit.Login, audit.Logout, audit.LoginFailed, audit.Denied, audit.Reveal, audit.Export}}
@@ -373,13 +373,13 @@ const maxAuditExport = 100_000
 func (h *HTTP) auditExport(w http.ResponseWriter, r *http.Request) {
 	p := access.From(r.Context())
 	if !p.Can("audit.view") {
-		h.R.Error(w, r, http.StatusNotFound, "error.not_found")
+		h.R.Error(w, r, http.StatusNotFound, "")
 		return
 	}
 	q := readAuditQuery(r)
 	es, err := h.entries(r.Context(), p, q, maxAuditExport)
 	if err != nil {
-		h.R.Error(w, r, http.StatusInternalServerError, "error.internal")
+		h.R.Error(w, r, http.StatusInternalServerError, "")
 		return
 	}
 	loc := i18n.Negotiate(r)
@@ -389,7 +389,7 @@ func (h *HTTP) auditExport(w http.ResponseWriter, r *http.Request) {
 	_ = f.SetSheetName("Sheet1", sheet)
 	sw, err := f.NewStreamWriter(sheet)
 	if err != nil {
-		h.R.Error(w, r, http.StatusInternalServerError, "error.internal")
+		h.R.Error(w, r, http.StatusInternalServerError, "")
 		return
 	}
 	head := []any{}
@@ -407,7 +407,7 @@ func (h *HTTP) auditExport(w http.ResponseWriter, r *http.Request) {
 			i18n.T(loc, "audit.action."+e.Action), e.Entity, e.EntityID, div, e.Changes})
 	}
 	if err := sw.Flush(); err != nil {
-		h.R.Error(w, r, http.StatusInternalServerError, "error.internal")
+		h.R.Error(w, r, http.StatusInternalServerError, "")
 		return
 	}
 	_ = h.Audit.Write(r.Context(), audit.Entry{Action: audit.Export, Entity: "audit_log", Changes: []audit.Change{{Field: "rows", After: len(es)}, {Field: "filter", After: q.Encode()}}})
@@ -423,7 +423,7 @@ type policyData struct {
 
 func (h *HTTP) policy(w http.ResponseWriter, r *http.Request) {
 	if !access.From(r.Context()).Can("policy.view") {
-		h.R.Error(w, r, http.StatusNotFound, "error.not_found")
+		h.R.Error(w, r, http.StatusNotFound, "")
 		return
 	}
 	h.R.Page(w, r, http.StatusOK, "admin_policy", policyData{Packs: h.Packs.Packs(), Locale: i18n.Negotiate(r)})

@@ -166,3 +166,45 @@ func TestBadRequests(t *testing.T) {
 		t.Fatalf("404: %d", code)
 	}
 }
+
+// TestDemoAccountsSeeTheirSubtree logs in as each demo account: its tree
+// starts at its own scope, and a unit just outside that scope is "not found".
+func TestDemoAccountsSeeTheirSubtree(t *testing.T) {
+	a, srv := newApp(t, dbtest.SQLite(t).Path(), true)
+	ctx := context.Background()
+	accounts := demo.Accounts(ctx, a.Access, a.Divisions)
+	if len(accounts) != 6 {
+		t.Fatalf("demo accounts: %d", len(accounts))
+	}
+	outside := map[string]int64{
+		"county":  320206000000000, // 惠山区, the neighbouring county
+		"viewer":  320206000000000,
+		"town":    sibling,
+		"village": demo.Township + 999_000, // a village code of the same township that is not its own
+		"grid":    0,
+	}
+	for _, acc := range accounts {
+		c := newClient(t, srv)
+		c.login(acc.Username, demoPassword)
+		code, _, h := c.get("/divisions")
+		want := "/divisions/" + division.Format(acc.Division)
+		if acc.Division == 0 {
+			want = "/divisions/0"
+		}
+		if code != http.StatusSeeOther || h.Get("Location") != want {
+			t.Errorf("%s: tree starts at %s, want %s", acc.Username, h.Get("Location"), want)
+			continue
+		}
+		if code, body, _ := c.get(want); code != 200 || !strings.Contains(body, acc.DivisionName) && acc.Division != 0 {
+			t.Errorf("%s: own scope page %d", acc.Username, code)
+		}
+		if o, ok := outside[acc.Username]; ok {
+			if acc.Username == "grid" {
+				o = acc.Division + 1 // the next grid of the same village
+			}
+			if code, _, _ := c.get("/divisions/" + division.Format(o)); code != 404 {
+				t.Errorf("%s reaches %d outside its scope: %d", acc.Username, o, code)
+			}
+		}
+	}
+}

@@ -85,7 +85,7 @@ func (a *App) routes() (http.Handler, error) {
 	private.HandleFunc("GET /{$}", a.home(rd))
 	(&division.HTTP{S: a.DivisionService, R: rd}).Routes(private)
 	(&admin.HTTP{Access: a.Access, Divisions: a.DivisionService, Audit: a.Audit, Packs: a.Packs, R: rd}).Routes(private)
-	private.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { rd.Error(w, r, http.StatusNotFound, "error.not_found") })
+	private.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { rd.Error(w, r, http.StatusNotFound, "") })
 	public.Handle("/", ah.RequireLogin(private))
 
 	csrf := http.NewCrossOriginProtection()

@@ -65,7 +65,7 @@ type subForm struct {
 func (h *HTTP) code(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	c, err := Parse(r.PathValue("code"))
 	if err != nil && r.PathValue("code") != "0" {
-		h.R.Error(w, r, http.StatusNotFound, "error.not_found")
+		h.R.Error(w, r, http.StatusNotFound, "")
 		return 0, false
 	}
 	return c, true
@@ -75,7 +75,7 @@ func (h *HTTP) index(w http.ResponseWriter, r *http.Request) {
 	p := access.From(r.Context())
 	roots := p.Roots("division.view")
 	if len(roots) == 0 {
-		h.R.Error(w, r, http.StatusNotFound, "error.not_found")
+		h.R.Error(w, r, http.StatusNotFound, "")
 		return
 	}
 	http.Redirect(w, r, "/divisions/"+codeParam(roots[0]), http.StatusSeeOther)
@@ -202,11 +202,11 @@ func (h *HTTP) picker(w http.ResponseWriter, r *http.Request) {
 func (h *HTTP) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, db.ErrNotFound):
-		h.R.Error(w, r, http.StatusNotFound, "error.not_found")
+		h.R.Error(w, r, http.StatusNotFound, "")
 	case errors.Is(err, ErrForbidden):
-		h.R.Error(w, r, http.StatusForbidden, "error.forbidden")
+		h.R.Error(w, r, http.StatusForbidden, "")
 	default:
-		h.R.Error(w, r, http.StatusInternalServerError, "error.internal")
+		h.R.Error(w, r, http.StatusInternalServerError, "")
 	}
 }
 

@@ -124,7 +124,7 @@ func (h *HTTP) login(w http.ResponseWriter, r *http.Request) {
 	token, p, err := h.S.Login(r.Context(), user, pw, web.ClientIP(r).String())
 	if err != nil {
 		var e *Error
-		key := "error.internal"
+		key := "error.msg.500"
 		status := http.StatusInternalServerError
 		if errors.As(err, &e) {
 			key, status = e.Code, http.StatusUnauthorized
@@ -194,7 +194,7 @@ func (h *HTTP) password(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
-			h.R.Error(w, r, http.StatusInternalServerError, "error.internal")
+			h.R.Error(w, r, http.StatusInternalServerError, "")
 			return
 		}
 		d.Error, d.Field = e.Code, e.Field
@@ -218,7 +218,7 @@ func (h *HTTP) tokens(w http.ResponseWriter, r *http.Request) {
 	p := From(r.Context())
 	ts, err := h.S.Tokens(r.Context(), p.UserID)
 	if err != nil {
-		h.R.Error(w, r, http.StatusInternalServerError, "error.internal")
+		h.R.Error(w, r, http.StatusInternalServerError, "")
 		return
 	}
 	h.R.Page(w, r, http.StatusOK, "access_tokens", tokensData{Tokens: ts})
@@ -233,7 +233,7 @@ func (h *HTTP) createToken(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
-			h.R.Error(w, r, http.StatusInternalServerError, "error.internal")
+			h.R.Error(w, r, http.StatusInternalServerError, "")
 			return
 		}
 		d.Error, status = e.Code, http.StatusUnprocessableEntity
@@ -245,7 +245,7 @@ func (h *HTTP) revokeToken(w http.ResponseWriter, r *http.Request) {
 	p := From(r.Context())
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err := h.S.RevokeToken(r.Context(), p.UserID, id); err != nil {
-		h.R.Error(w, r, http.StatusNotFound, "error.not_found")
+		h.R.Error(w, r, http.StatusNotFound, "")
 		return
 	}
 	http.Redirect(w, r, "/account/tokens", http.StatusSeeOther)
