@@ -23,6 +23,9 @@ import (
 	policypacks "github.com/shequ-platform/shequ/policy"
 )
 
+// Version is set by cmd/shequ from its build-time version.
+var Version = "dev"
+
 // App is a running Shequ instance's parts.
 type App struct {
 	Cfg    Config
@@ -31,6 +34,8 @@ type App struct {
 	Audit  *audit.Log
 	Access *access.Service
 	Packs  *policy.Set
+	// Version is the binary's version, shown in the API document.
+	Version string
 
 	DivisionService *division.Service
 	Divisions       *division.Store
@@ -75,7 +80,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		d.Close()
 		return nil, err
 	}
-	a := &App{Cfg: cfg, Log: log, DB: d, Packs: packs}
+	a := &App{Cfg: cfg, Log: log, DB: d, Packs: packs, Version: Version}
 	a.Audit = &audit.Log{DB: d}
 	a.Access = access.New(d, a.Audit, access.Config{IdleTimeout: cfg.IdleTimeout, LockoutFailures: cfg.LockoutFailures, LockoutWindow: cfg.LockoutWindow})
 	a.DivisionService = division.NewService(d, a.Audit, a.Access)

@@ -186,7 +186,7 @@ func TestBrowserJourneyFoundation(t *testing.T) {
 		chromedp.WaitVisible("#sub-name"),
 		chromedp.SendKeys("#sub-name", "河西网格"),
 		chromedp.Submit("#sub-name"),
-		chromedp.WaitVisible("#unit-code"),
+		chromedp.WaitVisible("#rename-name"), // only a grid's own page has it
 	)
 	if s := text(t, ctx, "h1"); !strings.Contains(s, "河西网格") {
 		t.Fatalf("grid page: %s", s)

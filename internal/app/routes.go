@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/shequ-platform/shequ/internal/admin"
+	"github.com/shequ-platform/shequ/internal/api"
 	"github.com/shequ-platform/shequ/internal/division"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
@@ -79,6 +80,10 @@ func (a *App) routes() (http.Handler, error) {
 	public.HandleFunc("GET /healthz", a.healthz)
 	public.HandleFunc("GET /readyz", a.readyz)
 	ah.PublicRoutes(public)
+	// the API answers anonymous callers with a JSON 401 itself, so it sits
+	// outside RequireLogin (still inside Authenticate, which resolves tokens)
+	public.Handle(api.Prefix+"/", api.New(api.Deps{Access: a.Access, Divisions: a.DivisionService, Audit: a.Audit,
+		DB: a.DB, Version: a.Version, Log: a.Log}))
 
 	private := http.NewServeMux()
 	ah.Routes(private)

@@ -90,7 +90,7 @@ func codeParam(c int64) string {
 
 func (h *HTTP) nodes(r *http.Request, parent Division, kids []Division) []node {
 	p := access.From(r.Context())
-	counts, _ := h.S.ChildCounts(r.Context(), parent)
+	counts, _ := h.S.ChildCounts(r.Context(), parent, kids)
 	var codes []int64
 	for _, k := range kids {
 		codes = append(codes, k.Code)

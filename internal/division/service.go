@@ -83,24 +83,30 @@ func (s *Service) Counts(ctx context.Context, code int64) (Counts, error) {
 	return c, nil
 }
 
-// ChildCounts returns the unit counts of each child of parent, keyed by the
-// child's code, with one roll-up query per metric.
-func (s *Service) ChildCounts(ctx context.Context, parent Division) (map[int64]Counts, error) {
+// ChildCounts returns the unit counts of each of kids (the children of one
+// unit), keyed by code, with one roll-up query per metric and child level.
+// Children are grouped by their own stored level: the townships of 东莞,
+// 中山 and 儋州 hang directly under a prefecture, beside no county.
+func (s *Service) ChildCounts(ctx context.Context, parent Division, kids []Division) (map[int64]Counts, error) {
 	lo, hi := ids.Subtree(parent.Code)
-	childLevel := parent.Level + 1
-	if parent.Code == 0 {
-		childLevel = 1
+	byLevel := map[int][]int64{}
+	for _, k := range kids {
+		byLevel[k.Level] = append(byLevel[k.Level], k.Code)
 	}
 	out := map[int64]Counts{}
-	for _, m := range countMetrics {
-		got, err := facts.RollUp(ctx, s.DB, m, lo, hi, ids.Span(childLevel), facts.Timeless, facts.Timeless)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range got {
-			c := out[k]
-			c.set(m, v)
-			out[k] = c
+	for level, codes := range byLevel {
+		for _, m := range countMetrics {
+			got, err := facts.RollUp(ctx, s.DB, m, lo, hi, ids.Span(level), facts.Timeless, facts.Timeless)
+			if err != nil {
+				return nil, err
+			}
+			for _, code := range codes {
+				if v, ok := got[code]; ok {
+					c := out[code]
+					c.set(m, v)
+					out[code] = c
+				}
+			}
 		}
 	}
 	return out, nil

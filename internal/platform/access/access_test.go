@@ -151,3 +151,24 @@ func TestLoginLockoutSessionsTokens(t *testing.T) {
 		}
 	})
 }
+
+func TestOwnEventsFiledAtHomeDivision(t *testing.T) {
+	d := dbtest.SQLite(t)
+	ctx := context.Background()
+	al := &audit.Log{DB: d}
+	s := New(d, al, Config{})
+	if _, err := s.CreateUser(ctx, nil, NewUser{Username: "town1", Password: "lan-tian-bai-yun", Role: "township_staff", Division: town1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Login(ctx, "town1", "wrong-password", "x"); err == nil {
+		t.Fatal("wrong password accepted")
+	}
+	if _, _, err := s.Login(ctx, "town1", "lan-tian-bai-yun", "x"); err != nil {
+		t.Fatal(err)
+	}
+	// a township auditor filtering by its own range sees both
+	got, _ := al.List(ctx, audit.Filter{Lo: town1, Hi: town1 + 999_999, Actor: "town1"})
+	if len(got) != 2 || got[0].Action != audit.Login || got[1].Action != audit.LoginFailed {
+		t.Fatalf("own events: %+v", got)
+	}
+}

@@ -56,7 +56,7 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 			return err
 		}
 		ctx = audit.WithActor(ctx, audit.Actor{ID: id, Name: username, Client: client})
-		return s.Audit.Write(ctx, audit.Entry{Action: audit.Login, Entity: "user", EntityID: fmt.Sprint(id)})
+		return s.Audit.Write(ctx, audit.Entry{Action: audit.Login, Entity: "user", EntityID: fmt.Sprint(id), Division: s.homeDivision(ctx, id)})
 	})
 	if err != nil {
 		return "", nil, err
@@ -70,7 +70,7 @@ func (s *Service) fail(ctx context.Context, username, client string, id int64, w
 		if _, err := s.DB.Exec(ctx, "INSERT INTO login_failures (username, at, client) VALUES (?, ?, ?)", username, s.now().UnixMilli(), client); err != nil {
 			return err
 		}
-		return s.Audit.Write(ctx, audit.Entry{Action: audit.LoginFailed, Entity: "user", EntityID: fmt.Sprint(id),
+		return s.Audit.Write(ctx, audit.Entry{Action: audit.LoginFailed, Entity: "user", EntityID: fmt.Sprint(id), Division: s.homeDivision(ctx, id),
 			Changes: []audit.Change{{Field: "reason", After: why}}})
 	})
 }
@@ -125,7 +125,7 @@ func (s *Service) Logout(ctx context.Context, p *Principal) error {
 		if _, err := s.DB.Exec(ctx, "DELETE FROM sessions WHERE id = ?", p.SessionID); err != nil {
 			return err
 		}
-		return s.Audit.Write(ctx, audit.Entry{Action: audit.Logout, Entity: "user", EntityID: fmt.Sprint(p.UserID)})
+		return s.Audit.Write(ctx, audit.Entry{Action: audit.Logout, Entity: "user", EntityID: fmt.Sprint(p.UserID), Division: s.homeDivision(ctx, p.UserID)})
 	})
 }
 
@@ -153,7 +153,7 @@ func (s *Service) CreateToken(ctx context.Context, userID int64, name string) (s
 			return err
 		}
 		t = Token{ID: id, Name: name, CreatedAt: now}
-		return s.Audit.Write(ctx, audit.Entry{Action: audit.Create, Entity: "api_token", EntityID: fmt.Sprint(id),
+		return s.Audit.Write(ctx, audit.Entry{Action: audit.Create, Entity: "api_token", EntityID: fmt.Sprint(id), Division: s.homeDivision(ctx, userID),
 			Changes: []audit.Change{{Field: "user_id", After: userID}, {Field: "name", After: name}}})
 	})
 	return secret, t, err
@@ -187,7 +187,7 @@ func (s *Service) RevokeToken(ctx context.Context, userID, tokenID int64) error 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return db.ErrNotFound
 		}
-		return s.Audit.Write(ctx, audit.Entry{Action: audit.Delete, Entity: "api_token", EntityID: fmt.Sprint(tokenID)})
+		return s.Audit.Write(ctx, audit.Entry{Action: audit.Delete, Entity: "api_token", EntityID: fmt.Sprint(tokenID), Division: s.homeDivision(ctx, userID)})
 	})
 }
 
@@ -218,4 +218,16 @@ func (s *Service) Bearer(ctx context.Context, secret string) (*Principal, error)
 // caller then answers exactly as for "not found".
 func (s *Service) Deny(ctx context.Context, entity, id string, division int64) {
 	_ = s.Audit.Write(ctx, audit.Entry{Action: audit.Denied, Entity: entity, EntityID: id, Division: division})
+}
+
+// homeDivision is where a user's own events (sign-ins, password and token
+// changes) are filed in the audit log: the first of its role assignments, so
+// the auditors of that subtree see them. 0 for unknown users.
+func (s *Service) homeDivision(ctx context.Context, userID int64) int64 {
+	var code int64
+	if userID == 0 {
+		return 0
+	}
+	_ = s.DB.QueryRow(ctx, "SELECT division FROM role_assignments WHERE user_id = ? ORDER BY division LIMIT 1", userID).Scan(&code)
+	return code
 }

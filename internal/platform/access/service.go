@@ -371,7 +371,7 @@ func (s *Service) SetPassword(ctx context.Context, userID int64, username, pw st
 		if _, err := s.DB.Exec(ctx, "DELETE FROM login_failures WHERE username = ?", username); err != nil {
 			return err
 		}
-		return s.Audit.Write(ctx, audit.Entry{Action: audit.Update, Entity: "user", EntityID: fmt.Sprint(userID),
+		return s.Audit.Write(ctx, audit.Entry{Action: audit.Update, Entity: "user", EntityID: fmt.Sprint(userID), Division: s.homeDivision(ctx, userID),
 			Changes: []audit.Change{{Field: "password", Before: "***", After: "***"}}})
 	})
 }
