@@ -141,8 +141,12 @@ func TestBadRequests(t *testing.T) {
 	// a tampered session cookie is simply not a session
 	req, _ := http.NewRequest("GET", srv.URL+"/divisions", nil)
 	req.AddCookie(&http.Cookie{Name: "shequ_session", Value: "forged-value"})
-	if code, _, h := c.do(req); code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login") {
-		t.Fatalf("forged cookie: %d", code)
+	code, _, h := c.do(req)
+	if code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login") || !strings.Contains(h.Get("Location"), "expired=1") {
+		t.Fatalf("forged or expired cookie: %d %s", code, h.Get("Location"))
+	}
+	if code, body, _ := c.get(h.Get("Location")); code != 200 || !strings.Contains(body, "已自动退出") {
+		t.Fatalf("login page does not say the session ended: %d", code)
 	}
 	// wrong password: a clear message, no hint which part was wrong
 	code, body, _ := c.post("/login", url.Values{"username": {"town"}, "password": {"wrong-password"}})

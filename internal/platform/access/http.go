@@ -1,6 +1,7 @@
 package access
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"net/http"
@@ -46,6 +47,9 @@ func (h *HTTP) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/tokens/{id}/revoke", h.revokeToken)
 }
 
+// staleKey marks a request whose session cookie no longer names a session.
+type staleKey struct{}
+
 // Authenticate resolves the caller from a Bearer token or the session
 // cookie and puts the principal and the audit actor in the context. It never
 // refuses; RequireLogin does.
@@ -56,8 +60,10 @@ func (h *HTTP) Authenticate(next http.Handler) http.Handler {
 		var p *Principal
 		if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
 			p, _ = h.S.Bearer(ctx, strings.TrimSpace(strings.TrimPrefix(auth, "Bearer ")))
-		} else if c, err := r.Cookie(CookieName); err == nil {
-			p, _ = h.S.Session(ctx, c.Value)
+		} else if c, err := r.Cookie(CookieName); err == nil && c.Value != "" {
+			if p, _ = h.S.Session(ctx, c.Value); p == nil {
+				ctx = context.WithValue(ctx, staleKey{}, true)
+			}
 		}
 		if p != nil {
 			ctx = WithPrincipal(ctx, p)
@@ -80,9 +86,19 @@ func (h *HTTP) RequireLogin(next http.Handler) http.Handler {
 				w.WriteHeader(http.StatusUnauthorized)
 				return
 			}
-			target := "/login"
+			q := url.Values{}
 			if r.Method == http.MethodGet && r.URL.Path != "/" {
-				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+				q.Set("next", r.URL.RequestURI())
+			}
+			if stale, _ := r.Context().Value(staleKey{}).(bool); stale {
+				// the cookie named a session that has ended (idle timeout, logout
+				// elsewhere, password change): say so, and drop the cookie
+				q.Set("expired", "1")
+				h.setCookie(w, r, CookieName, "", -1)
+			}
+			target := "/login"
+			if len(q) > 0 {
+				target += "?" + q.Encode()
 			}
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
