@@ -3,6 +3,8 @@ package division
 import (
 	"errors"
 	"fmt"
+
+	"github.com/shequ-platform/shequ/internal/platform/ids"
 )
 
 // Division codes are 15-digit integers: the 12-digit statistical code
@@ -25,31 +27,12 @@ const (
 const Root int64 = 0
 
 // MaxCode is the largest 15-digit code.
-const MaxCode int64 = 999_999_999_999_999
-
-var spans = [...]int64{
-	0: 1_000_000_000_000_000, // the country
-	1: 10_000_000_000_000,
-	2: 100_000_000_000,
-	3: 1_000_000_000,
-	4: 1_000_000,
-	5: 1_000,
-	6: 1,
-}
+const MaxCode = ids.Max
 
 // Span is the number of 15-digit codes in the subtree of a unit of the given
 // level: province 10^13, prefecture 10^11, county 10^9, township 10^6,
-// village 10^3, grid 1. Level 0 (or less) is the whole country, 10^15;
-// levels above 6 are treated as 6.
-func Span(level int) int64 {
-	if level <= 0 {
-		return spans[0]
-	}
-	if level >= LevelGrid {
-		return 1
-	}
-	return spans[level]
-}
+// village 10^3, grid 1; level 0 (or less) is the whole country, 10^15.
+func Span(level int) int64 { return ids.Span(level) }
 
 // Range returns the subtree of code as an inclusive numeric range. Pass the
 // unit's stored level, not one inferred from its parent: the townships of
@@ -77,15 +60,10 @@ func Truncate(code int64, level int) int64 {
 // LevelOf returns the level implied by the digits of a 15-digit code (the
 // deepest non-zero segment), or 0 for Root or an out-of-range code.
 func LevelOf(code int64) int {
-	if code <= 0 || code > MaxCode {
+	if code > MaxCode {
 		return 0
 	}
-	for l := LevelGrid; l > 1; l-- {
-		if code%Span(l-1) != 0 {
-			return l
-		}
-	}
-	return LevelProvince
+	return ids.Level(code)
 }
 
 // Code12 returns the 12-digit statistical part of a 15-digit code.

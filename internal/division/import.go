@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/shequ-platform/shequ/internal/platform/db"
 )
@@ -22,6 +23,12 @@ type ImportOptions struct {
 	// MaxErrors caps the Errors and Warnings lists (the counts stay exact);
 	// 0 means 1000.
 	MaxErrors int
+	// BeforeCommit, if set, runs inside the import's transaction after the
+	// rows are written and before the commit, with that transaction in its
+	// context (d.Exec and friends join it): the caller's audit entry and
+	// facts commit or fail together with the rows. Not called on DryRun or
+	// when the file is invalid.
+	BeforeCommit func(ctx context.Context, res ImportResult) error
 	// OnProgress, if set, is called on the calling goroutine with the number
 	// of rows written so far, after every few thousand rows.
 	OnProgress func(rows int)
@@ -110,14 +117,15 @@ func ImportFile(ctx context.Context, d *db.DB, path string, opts ImportOptions) 
 // rolled back, the error wraps ErrInvalid and the result lists the errors.
 // The transaction is the one in ctx if there is one (so an audit entry can
 // share it); otherwise Import opens its own on a dedicated connection, which
-// allows the fast paths (prepared statements on SQLite, COPY on PostgreSQL).
-// On PostgreSQL the table is locked against other writers meanwhile.
+// allows the fast paths (prepared statements on SQLite, COPY on PostgreSQL;
+// the national list loads 1.4× (SQLite) to 2× (PostgreSQL) faster that way). On PostgreSQL the table is
+// locked against other writers (not readers) meanwhile.
 //
 // Codes already present get the file's name, level, parent, kind and
 // urban-rural class (updated_at changes only if something did); new codes
 // are inserted; nothing is deleted, and grids and retirements are kept.
-// Secondary indexes of the table are dropped and rebuilt around the load
-// when the table holds few rows.
+// On SQLite, secondary indexes of the table are dropped and rebuilt around
+// the load when the table holds few rows.
 //
 // d may be nil with DryRun, to validate a file on its own.
 func Import(ctx context.Context, d *db.DB, r io.Reader, opts ImportOptions) (ImportResult, error) {
@@ -134,24 +142,36 @@ func Import(ctx context.Context, d *db.DB, r io.Reader, opts ImportOptions) (Imp
 	v := newValidator(opts.MaxErrors)
 	var c counts
 	run := func(ctx context.Context, s sink) error { return pipeline(ctx, s, v, in, opts.OnProgress, &c) }
-	switch {
-	case opts.DryRun:
-		err = run(ctx, &drySink{d: d})
-	case db.InTx(ctx):
-		err = run(ctx, newBulk(d, dbQx{d}))
-	case d.Dialect == db.Postgres:
-		err = withPgxTx(ctx, d, run)
-	default:
-		err = withSQLTx(ctx, d, run)
-	}
-	res := v.result()
-	if err == nil {
+	result := func() ImportResult {
+		res := v.result()
 		res.Inserted, res.Updated = c.inserted, c.updated
 		if !opts.DryRun {
 			res.Unchanged = res.Rows - c.inserted - c.updated
 		}
+		return res
 	}
-	return res, err
+	before := func(ctx context.Context) error {
+		if opts.BeforeCommit == nil {
+			return nil
+		}
+		return opts.BeforeCommit(ctx, result())
+	}
+	switch {
+	case opts.DryRun:
+		err = run(ctx, &drySink{d: d})
+	case db.InTx(ctx):
+		if err = run(ctx, newBulk(d, dbQx{d})); err == nil {
+			err = before(ctx)
+		}
+	case d.Dialect == db.Postgres:
+		err = withPgxTx(ctx, d, run, before)
+	default:
+		err = withSQLTx(ctx, d, run, before)
+	}
+	if err != nil {
+		return v.result(), err
+	}
+	return result(), nil
 }
 
 // counts accumulates what the sink did.
@@ -170,6 +190,8 @@ func pipeline(ctx context.Context, s sink, v *validator, in io.Reader, progress 
 	}
 	batches := make(chan []impRow, 4)
 	stop := make(chan struct{})
+	halt := sync.OnceFunc(func() { close(stop) })
+	defer halt() // the reader must not wait for a writer that is gone
 	done := make(chan struct{})
 	var readErr error
 	go func() {
@@ -192,7 +214,7 @@ func pipeline(ctx context.Context, s sink, v *validator, in io.Reader, progress 
 		ins, upd, err := s.write(ctx, b)
 		if err != nil {
 			writeErr = err
-			close(stop)
+			halt()
 			continue
 		}
 		c.inserted += ins

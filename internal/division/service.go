@@ -236,24 +236,17 @@ func (s *Service) SetRetired(ctx context.Context, p *access.Principal, code int6
 
 // Import loads a statistical division file (see Import) and, in the same
 // transaction, recounts the township and village facts and writes one audit
-// entry for the whole batch. All or nothing.
+// entry for the whole batch. All or nothing. It runs in the import's own
+// transaction (the fast path) unless ctx already carries one.
 func (s *Service) Import(ctx context.Context, r io.Reader, opts ImportOptions) (ImportResult, error) {
-	if opts.DryRun {
-		return Import(ctx, s.DB, r, opts)
-	}
-	var res ImportResult
-	err := s.DB.Tx(ctx, func(ctx context.Context) error {
-		var err error
-		if res, err = Import(ctx, s.DB, r, opts); err != nil {
-			return err
-		}
+	opts.BeforeCommit = func(ctx context.Context, res ImportResult) error {
 		if err := s.recountImported(ctx); err != nil {
 			return err
 		}
 		return s.Audit.Write(ctx, audit.Entry{Action: audit.Create, Entity: "division_import",
 			Changes: []audit.Change{{Field: "rows", After: res.Rows}, {Field: "inserted", After: res.Inserted}, {Field: "updated", After: res.Updated}}})
-	})
-	return res, err
+	}
+	return Import(ctx, s.DB, r, opts)
 }
 
 // recountImported rebuilds the township and village unit facts from the

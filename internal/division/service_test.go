@@ -2,6 +2,7 @@ package division_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -56,6 +57,39 @@ func TestChildCountsUnderPrefectureWithoutCounties(t *testing.T) {
 		total, _ := s.Counts(ctx, city.Code)
 		if total.Townships != 2 || total.Villages != 2 || total.Grids != 3 {
 			t.Fatalf("东莞市 %+v", total)
+		}
+	})
+}
+
+// TestImportHookFailureLeavesNothing: the caller's work runs inside the
+// import's own transaction, so its failure rolls the rows back too.
+func TestImportHookFailureLeavesNothing(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		boom := errors.New("boom")
+		_, err := division.Import(ctx, d, strings.NewReader(dongguan), division.ImportOptions{
+			BeforeCommit: func(ctx context.Context, res division.ImportResult) error {
+				if res.Inserted != 6 {
+					t.Errorf("hook sees %d inserted", res.Inserted)
+				}
+				// the hook's own writes join the import's transaction
+				if _, err := d.Exec(ctx, "INSERT INTO settings (key, value) VALUES ('hook', 'ran')"); err != nil {
+					return err
+				}
+				var n int
+				if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM divisions").Scan(&n); err != nil || n != 6 {
+					t.Errorf("hook does not see the import's rows: %d %v", n, err)
+				}
+				return boom
+			}})
+		if !errors.Is(err, boom) {
+			t.Fatalf("want boom, got %v", err)
+		}
+		var n, m int
+		_ = d.QueryRow(ctx, "SELECT COUNT(*) FROM divisions").Scan(&n)
+		_ = d.QueryRow(ctx, "SELECT COUNT(*) FROM settings").Scan(&m)
+		if n != 0 || m != 0 {
+			t.Fatalf("rolled-back import left %d divisions, %d settings", n, m)
 		}
 	})
 }

@@ -31,6 +31,7 @@ type impRow struct {
 }
 
 type seenRow struct {
+	code  int64
 	line  int32
 	level int8 // 0 if the row's level was bad
 }
@@ -44,13 +45,14 @@ type pendingRow struct {
 
 // validator checks rows as they stream by, keeping only a compact index of
 // the codes seen (for duplicates and parents), not the rows themselves:
-// while the file is sorted by code (the published lists are), a sorted
-// slice searched by halving; from the first out-of-order code on, a map.
+// while the file is sorted by code (the published lists are), chunks of a
+// sorted list searched by halving; from the first out-of-order code on, a
+// map besides.
 type validator struct {
 	read    int
-	codes   []int64   // codes seen, in file order
-	seen    []seenRow // same positions
-	sorted  bool      // codes is strictly increasing
+	seen    [][]seenRow // chunks of seenChunk, in file order
+	n       int         // entries in seen
+	sorted  bool        // codes in seen are strictly increasing
 	index   map[int64]int32
 	lastP   int64 // last parent found, and its position: runs of siblings
 	lastPi  int32
@@ -62,21 +64,33 @@ type validator struct {
 	nWarns  int
 }
 
+const seenChunk = 1 << 15
+
 func newValidator(maxErrs int) *validator {
 	return &validator{maxErrs: maxErrs, sorted: true, lastPi: -1}
 }
 
+func (v *validator) at(i int) *seenRow { return &v.seen[i/seenChunk][i%seenChunk] }
+
 // lookup finds a code seen so far.
 func (v *validator) lookup(code int64) (seenRow, bool) {
 	if v.lastPi >= 0 && code == v.lastP {
-		return v.seen[v.lastPi], true
+		return *v.at(int(v.lastPi)), true
 	}
 	var i int
 	if v.sorted {
-		var ok bool
-		if i, ok = slices.BinarySearch(v.codes, code); !ok {
+		// the first chunk whose last code is ≥ code, then within it
+		c, _ := slices.BinarySearchFunc(v.seen, code, func(ch []seenRow, code int64) int {
+			return cmpInt64(ch[len(ch)-1].code, code)
+		})
+		if c == len(v.seen) {
 			return seenRow{}, false
 		}
+		j, ok := slices.BinarySearchFunc(v.seen[c], code, func(s seenRow, code int64) int { return cmpInt64(s.code, code) })
+		if !ok {
+			return seenRow{}, false
+		}
+		i = c*seenChunk + j
 	} else {
 		j, ok := v.index[code]
 		if !ok {
@@ -85,23 +99,36 @@ func (v *validator) lookup(code int64) (seenRow, bool) {
 		i = int(j)
 	}
 	v.lastP, v.lastPi = code, int32(i)
-	return v.seen[i], true
+	return *v.at(i), true
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // add records a code not seen before.
-func (v *validator) add(code int64, s seenRow) {
-	if v.sorted && len(v.codes) > 0 && code < v.codes[len(v.codes)-1] {
+func (v *validator) add(s seenRow) {
+	if v.sorted && v.n > 0 && s.code < v.at(v.n-1).code {
 		v.sorted = false
-		v.index = make(map[int64]int32, 2*len(v.codes))
-		for i, c := range v.codes {
-			v.index[c] = int32(i)
+		v.index = make(map[int64]int32, 2*v.n)
+		for i := 0; i < v.n; i++ {
+			v.index[v.at(i).code] = int32(i)
 		}
 	}
 	if !v.sorted {
-		v.index[code] = int32(len(v.codes))
+		v.index[s.code] = int32(v.n)
 	}
-	v.codes = append(v.codes, code)
-	v.seen = append(v.seen, s)
+	if v.n%seenChunk == 0 {
+		v.seen = append(v.seen, make([]seenRow, 0, seenChunk))
+	}
+	v.seen[len(v.seen)-1] = append(v.seen[len(v.seen)-1], s)
+	v.n++
 }
 
 func (v *validator) fail(line int, code, field, reason, detail string) {
@@ -257,7 +284,7 @@ func (v *validator) row(line int, rec []string, c *columns) (impRow, bool) {
 			v.fail(line, codeStr, ColLevel, ReasonLevelMismatch, fmt.Sprintf("level %d but the code looks like level %d", l, dl))
 		}
 	}
-	v.add(code, seenRow{line: int32(line), level: seenLevel}) // even if bad: its children need not fail too
+	v.add(seenRow{code: code, line: int32(line), level: seenLevel}) // even if bad: its children need not fail too
 	name := strings.TrimSpace(rec[c.name])
 	if name == "" {
 		v.fail(line, codeStr, ColName, ReasonNameRequired, "name is empty")

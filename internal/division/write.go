@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/shequ-platform/shequ/internal/platform/db"
@@ -105,9 +106,17 @@ func (x *txQx) query(ctx context.Context, q string, args []any, each func(func(.
 	return scanAll(rows, each)
 }
 
-// pgxQx is Import's own transaction on a raw pgx connection (PostgreSQL).
+// pgxSession is what Import needs of a pgx connection or transaction.
+type pgxSession interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error)
+}
+
+// pgxQx is Import's own transaction on a raw pgx connection (PostgreSQL):
+// the session is inside a transaction begun on the same connection.
 type pgxQx struct {
-	tx pgx.Tx
+	tx pgxSession
 	d  *db.DB
 }
 
@@ -130,8 +139,9 @@ func (x pgxQx) query(ctx context.Context, q string, args []any, each func(func(.
 	return rows.Err()
 }
 
-// withSQLTx runs fn in a transaction of its own on the writer connection.
-func withSQLTx(ctx context.Context, d *db.DB, fn func(context.Context, sink) error) error {
+// withSQLTx runs fn in a transaction of its own on the writer connection,
+// then before (with the transaction in its context), then commits.
+func withSQLTx(ctx context.Context, d *db.DB, fn func(context.Context, sink) error, before func(context.Context) error) error {
 	conn, err := d.Writer().Conn(ctx)
 	if err != nil {
 		return err
@@ -145,32 +155,44 @@ func withSQLTx(ctx context.Context, d *db.DB, fn func(context.Context, sink) err
 		_ = tx.Rollback()
 		return err
 	}
+	if err := before(db.JoinTx(ctx, tx)); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
 	return tx.Commit()
 }
 
-// withPgxTx runs fn in a transaction of its own on a raw pgx connection,
-// for COPY.
-func withPgxTx(ctx context.Context, d *db.DB, fn func(context.Context, sink) error) error {
+// withPgxTx runs fn in a transaction of its own on a dedicated connection,
+// using the raw pgx connection for COPY, then before, then commits. The
+// transaction is begun through database/sql on that connection, so the same
+// server session serves both the COPY (inside Conn.Raw) and before (through
+// the *sql.Tx, after Raw has returned: database/sql holds the connection's
+// lock during Raw).
+func withPgxTx(ctx context.Context, d *db.DB, fn func(context.Context, sink) error, before func(context.Context) error) error {
 	conn, err := d.Writer().Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	return conn.Raw(func(dc any) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	err = conn.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("division import: unexpected driver connection %T", dc)
 		}
-		tx, err := sc.Conn().Begin(ctx)
-		if err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		if err := fn(ctx, newBulk(d, pgxQx{tx: tx, d: d})); err != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
-			return err
-		}
-		return tx.Commit(ctx)
+		return fn(ctx, newBulk(d, pgxQx{tx: sc.Conn(), d: d}))
 	})
+	if err == nil {
+		err = before(db.JoinTx(ctx, tx))
+	}
+	if err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
 
 // bulk is the sink writing to the divisions table.
@@ -298,13 +320,9 @@ func (b *bulk) countExisting(ctx context.Context, rows []impRow) (int, error) {
 }
 
 func (b *bulk) levels(ctx context.Context, codes []int64) (map[int64]int8, error) {
-	return lookupLevels(ctx, b.x, b, codes)
-}
-
-func lookupLevels(ctx context.Context, x qx, b *bulk, codes []int64) (map[int64]int8, error) {
 	out := make(map[int64]int8, len(codes))
 	cond, arg := b.codeSet("code", codes)
-	err := x.query(ctx, "SELECT code, level FROM divisions WHERE "+cond, []any{arg}, func(scan func(...any) error) error {
+	err := b.x.query(ctx, "SELECT code, level FROM divisions WHERE "+cond, []any{arg}, func(scan func(...any) error) error {
 		var c int64
 		var l int8
 		if err := scan(&c, &l); err != nil {
@@ -325,20 +343,24 @@ kind = excluded.kind, urban_rural = excluded.urban_rural, updated_at = excluded.
 WHERE divisions.name <> excluded.name OR divisions.level <> excluded.level OR COALESCE(divisions.parent, -1) <> excluded.parent
 OR divisions.kind <> excluded.kind OR divisions.urban_rural <> excluded.urban_rural`
 
-// sqliteRowsPerStmt rows go into one multi-row INSERT (7 parameters each,
+// sqliteRowsPerStmt rows go into one multi-row INSERT (6 parameters each,
 // well below SQLite's 32766).
 const sqliteRowsPerStmt = 500
 
-func sqliteInsert(n int, upsert bool) string {
+// sqliteInsert is the statement for n rows; now is written as a literal
+// (one parameter less to bind per row).
+func sqliteInsert(n int, upsert bool, now int64) string {
+	tail := ",0," + strconv.FormatInt(now, 10) + ")"
 	var sb strings.Builder
-	sb.Grow(len(insertCols) + 8 + n*18 + len(upsertSet))
+	sb.Grow(len(insertCols) + 8 + n*(14+len(tail)) + len(upsertSet))
 	sb.WriteString(insertCols)
 	sb.WriteString("VALUES ")
 	for i := 0; i < n; i++ {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		sb.WriteString("(?,?,?,?,?,?,0,?)")
+		sb.WriteString("(?,?,?,?,?,?")
+		sb.WriteString(tail)
 	}
 	if upsert {
 		sb.WriteString(upsertSet)
@@ -348,15 +370,15 @@ func sqliteInsert(n int, upsert bool) string {
 
 func (b *bulk) writeSQLite(ctx context.Context, rows []impRow, plain bool) (int64, error) {
 	var changed int64
-	args := make([]any, 0, sqliteRowsPerStmt*7)
+	args := make([]any, 0, sqliteRowsPerStmt*6)
 	for start := 0; start < len(rows); start += sqliteRowsPerStmt {
 		part := rows[start:min(start+sqliteRowsPerStmt, len(rows))]
 		args = args[:0]
 		for i := range part {
 			r := &part[i]
-			args = append(args, r.code, r.name, int64(r.level), r.parent, r.kind, int64(r.ur), b.now)
+			args = append(args, r.code, r.name, int64(r.level), r.parent, r.kind, int64(r.ur))
 		}
-		q := sqliteInsert(len(part), !plain)
+		q := sqliteInsert(len(part), !plain, b.now)
 		var n int64
 		var err error
 		if tx, ok := b.x.(*txQx); ok {
@@ -376,7 +398,7 @@ var divisionColumns = []string{"code", "name", "level", "parent", "kind", "urban
 
 // copy hands rows to a single COPY into the (empty) table, started by the
 // first call, so that encoding, the network and the server overlap.
-func (b *bulk) copy(ctx context.Context, tx pgx.Tx, rows []impRow) error {
+func (b *bulk) copy(ctx context.Context, tx pgxSession, rows []impRow) error {
 	if b.copyErr != nil {
 		return b.copyErr
 	}
@@ -463,6 +485,5 @@ func (s *drySink) levels(ctx context.Context, codes []int64) (map[int64]int8, er
 	if s.d == nil {
 		return nil, nil
 	}
-	b := &bulk{d: s.d, x: dbQx{s.d}}
-	return lookupLevels(ctx, b.x, b, codes)
+	return (&bulk{d: s.d, x: dbQx{s.d}}).levels(ctx, codes)
 }

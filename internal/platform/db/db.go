@@ -256,3 +256,11 @@ func Placeholders(n int) string {
 // Now is the platform's clock in unix milliseconds; all timestamps are
 // stored as BIGINT milliseconds so the schema is identical on both dialects.
 func Now() int64 { return time.Now().UnixMilli() }
+
+// JoinTx returns a context whose Exec, Query and QueryRow run in tx, for
+// code that manages a transaction itself (bulk loads on a dedicated
+// connection) and hands the rest of the work to ordinary stores. The
+// caller commits or rolls back; AfterCommit hooks registered in it do not run.
+func JoinTx(ctx context.Context, tx *sql.Tx) context.Context {
+	return context.WithValue(ctx, txKey{}, &txState{tx: tx})
+}

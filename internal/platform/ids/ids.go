@@ -32,20 +32,20 @@ func Level(code int64) int {
 
 // Span is the number of codes in a subtree rooted at the given level.
 func Span(level int) int64 {
-	switch level {
-	case 0:
+	switch {
+	case level <= 0:
 		return Max + 1
-	case 1:
+	case level == 1:
 		return 10_000_000_000_000
-	case 2:
+	case level == 2:
 		return 100_000_000_000
-	case 3:
+	case level == 3:
 		return 1_000_000_000
-	case 4:
+	case level == 4:
 		return 1_000_000
-	case 5:
+	case level == 5:
 		return 1_000
-	default:
+	default: // 6 and deeper
 		return 1
 	}
 }
