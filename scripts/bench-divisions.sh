@@ -11,7 +11,7 @@
 # Needs: go, sqlite3, psql (scripts/test-deps.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-file=${1:-${SHEQU_BENCH_DIVISIONS:-/work/shared/data/divisions/divisions_2016_l1-5.csv.gz}}
+file=${1:-${SHEQU_BENCH_DIVISIONS:-${SHEQU_SHARED:-../shared}/data/divisions/divisions_2016_l1-5.csv.gz}}
 runs=${RUNS:-3}
 for tool in go sqlite3 psql; do
   command -v "$tool" >/dev/null || { echo "$tool is missing (scripts/test-deps.sh installs it)" >&2; exit 1; }
@@ -71,8 +71,8 @@ psql "$pg" -qX -c "DROP DATABASE IF EXISTS $bench_db" >/dev/null
 
 mapfile -t a < <(shequ sqlite)
 mapfile -t c < <(shequ postgres)
-mapfile -t at < <(shequ sqlite-in-tx)
-mapfile -t ct < <(shequ postgres-in-tx)
+mapfile -t at < <(shequ sqlite-service)
+mapfile -t ct < <(shequ postgres-service)
 [ ${#a[@]} -gt 0 ] && [ ${#c[@]} -gt 0 ] || { echo "benchmark output missing" >&2; exit 1; }
 ma=$(median "${a[@]}"); mc=$(median "${c[@]}"); mat=$(median "${at[@]}"); mct=$(median "${ct[@]}")
 mb=$(median "${sq[@]}"); md=$(median "${pc[@]}")
@@ -91,10 +91,9 @@ echo "| (a) Shequ import → SQLite (own transaction) | ${a[*]} | $ma | $(ratio 
 echo "| (b) baseline: \`sqlite3\` \`.import\` → bare table | ${sq[*]} | $mb | 1 |"
 echo "| (c) Shequ import → PostgreSQL (own transaction, COPY) | ${c[*]} | $mc | $(ratio "$mc" "$md") of (d) |"
 echo "| (d) baseline: \`psql\` \`\\copy\` → bare table | ${pc[*]} | $md | 1 |"
-echo "| Shequ import → SQLite inside a caller's transaction | ${at[*]} | $mat | $(ratio "$mat" "$mb") of (b) |"
-echo "| Shequ import → PostgreSQL inside a caller's transaction | ${ct[*]} | $mct | $(ratio "$mct" "$md") of (d) |"
+echo "| (e) \`shequ divisions import\` path → SQLite (with fact recount and audit entry in the same transaction) | ${at[*]} | $mat | $(ratio "$mat" "$mb") of (b) |"
+echo "| (f) \`shequ divisions import\` path → PostgreSQL (same) | ${ct[*]} | $mct | $(ratio "$mct" "$md") of (d) |"
 echo
 echo "All four read the same uncompressed CSV. Shequ's figures include parsing and validating every row, the insert"
-echo "(multi-row prepared INSERT on SQLite, COPY on PostgreSQL; plain multi-row INSERT / unnest inside a caller's"
-echo "transaction), primary-key and parent-index maintenance and the commit; the baselines load five text columns into"
+echo "(multi-row prepared INSERT on SQLite, COPY on PostgreSQL), primary-key and parent-index maintenance and the commit; the baselines load five text columns into"
 echo "a table without keys or indexes."

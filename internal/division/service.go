@@ -250,14 +250,24 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 }
 
 // recountImported rebuilds the township and village unit facts from the
-// divisions table (imports can add thousands at once).
+// divisions table (an import can add hundreds of thousands at once). Units
+// from the statistical list are counted at their parent's township (for
+// villages) or county (for townships) position — one fact row per township
+// instead of one per village — which keeps every range sum at or above the
+// township level exact; grids, created one at a time, are counted at their
+// own code.
 func (s *Service) recountImported(ctx context.Context) error {
-	for metric, level := range map[string]int{MetricTownships: 4, MetricVillages: 5} {
-		if _, err := s.DB.Exec(ctx, "DELETE FROM facts WHERE metric = ? AND period = ?", metric, facts.Timeless); err != nil {
+	for _, r := range []struct {
+		metric string
+		level  int
+		span   int64
+	}{{MetricTownships, 4, ids.Span(3)}, {MetricVillages, 5, ids.Span(4)}} {
+		if _, err := s.DB.Exec(ctx, "DELETE FROM facts WHERE metric = ? AND period = ?", r.metric, facts.Timeless); err != nil {
 			return err
 		}
 		if _, err := s.DB.Exec(ctx, fmt.Sprintf(`INSERT INTO facts (division, period, metric, value)
-			SELECT code, %d, '%s', 1 FROM divisions WHERE level = ? AND retired_at = 0`, facts.Timeless, metric), level); err != nil {
+			SELECT (code / %d) * %d, %d, '%s', COUNT(*) FROM divisions WHERE level = ? AND retired_at = 0
+			GROUP BY (code / %d) * %d`, r.span, r.span, facts.Timeless, r.metric, r.span, r.span), r.level); err != nil {
 			return err
 		}
 	}
