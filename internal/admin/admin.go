@@ -297,8 +297,7 @@ var shanghai = func() *time.Location {
 	return time.FixedZone("CST", 8*3600)
 }()
 
-// entries runs the filter inside each of the principal's audit ranges and
-// merges newest first.
+// entries runs the filter inside the principal's audit scope, newest first.
 func (h *HTTP) entries(ctx context.Context, p *access.Principal, q auditQuery, limit int) ([]audit.Record, error) {
 	f := audit.Filter{Actor: strings.TrimSpace(q.Actor), Entity: q.Entity, Action: q.Action, Limit: limit, BeforeID: q.Before}
 	if t, err := time.ParseInLocation("2006-01-02", q.From, shanghai); err == nil {
@@ -307,29 +306,15 @@ func (h *HTTP) entries(ctx context.Context, p *access.Principal, q auditQuery, l
 	if t, err := time.ParseInLocation("2006-01-02", q.To, shanghai); err == nil {
 		f.To = t.AddDate(0, 0, 1).UnixMilli()
 	}
-	ranges := p.Ranges("audit.view")
+	f.Scope, f.ScopeArgs = p.Where("audit.view", "division")
 	if q.Division != "" {
 		code := parseCode(q.Division)
 		if code < 0 || !p.CanAt("audit.view", code) {
 			return nil, nil
 		}
-		lo, hi := ids.Subtree(code)
-		ranges = []access.Range{{Lo: lo, Hi: hi}}
+		f.Lo, f.Hi = ids.Subtree(code)
 	}
-	var out []audit.Record
-	for _, rg := range ranges {
-		f.Lo, f.Hi = rg.Lo, rg.Hi
-		got, err := h.Audit.List(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, got...)
-	}
-	slices.SortFunc(out, func(a, b audit.Record) int { return int(b.ID - a.ID) })
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
+	return h.Audit.List(ctx, f)
 }
 
 func readAuditQuery(r *http.Request) auditQuery {

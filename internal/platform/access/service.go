@@ -286,6 +286,11 @@ func (s *Service) ListUsers(ctx context.Context, by *Principal, q string, limit 
 		limit = 200
 	}
 	query += fmt.Sprintf(" ORDER BY username LIMIT %d", limit)
+	return s.queryUsers(ctx, query, args...)
+}
+
+// queryUsers runs a SELECT of userCols and loads each user's assignments.
+func (s *Service) queryUsers(ctx context.Context, query string, args ...any) ([]User, error) {
 	rows, err := s.DB.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -326,26 +331,7 @@ func (s *Service) UserByName(ctx context.Context, username string) (User, error)
 
 // AllUsers lists every account (CLI).
 func (s *Service) AllUsers(ctx context.Context) ([]User, error) {
-	rows, err := s.DB.Query(ctx, "SELECT "+userCols+" FROM users ORDER BY username")
-	if err != nil {
-		return nil, err
-	}
-	var out []User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	rows.Close()
-	for i := range out {
-		if out[i].Assignments, err = s.loadAssignments(ctx, out[i].ID); err != nil {
-			return nil, err
-		}
-	}
-	return out, rows.Err()
+	return s.queryUsers(ctx, "SELECT "+userCols+" FROM users ORDER BY username")
 }
 
 // SetPassword sets a user's password. With checkPolicy the policy applies;

@@ -205,6 +205,11 @@ type Filter struct {
 	EntityID string
 	Action   string
 	Lo, Hi   int64 // division range; Hi == 0 means no bound
+	// Scope is an SQL condition on the division column with its arguments,
+	// as access.Principal.Where("audit.view", "division") builds it: the
+	// entries the caller may see. Empty means no bound (system use).
+	Scope     string
+	ScopeArgs []any
 	From, To int64 // unix ms; 0 means open
 	Limit    int
 	BeforeID int64 // keyset pagination: entries with id < BeforeID
@@ -230,6 +235,10 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Record, error) {
 	if f.Hi != 0 {
 		add("division >= ?", f.Lo)
 		add("division <= ?", f.Hi)
+	}
+	if f.Scope != "" {
+		where = append(where, f.Scope)
+		args = append(args, f.ScopeArgs...)
 	}
 	if f.From != 0 {
 		add("at >= ?", f.From)
