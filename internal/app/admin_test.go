@@ -87,4 +87,3 @@ func TestAuditScreenAndExport(t *testing.T) {
 		t.Fatalf("policy page: %d", code)
 	}
 }
-

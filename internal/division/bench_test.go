@@ -23,8 +23,8 @@ func BenchmarkImportFull(b *testing.B) {
 		b.Skip("set SHEQU_BENCH_DIVISIONS to a division CSV (e.g. /work/shared/data/divisions/divisions_2016_l1-5.csv.gz)")
 	}
 	for _, tc := range []struct {
-		name string
-		open func(testing.TB) *db.DB
+		name    string
+		open    func(testing.TB) *db.DB
 		service bool // through Service.Import, as `shequ divisions import` runs it (fact recount and audit entry in the same transaction)
 	}{
 		{"sqlite", dbtest.SQLite, false},

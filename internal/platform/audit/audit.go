@@ -210,9 +210,9 @@ type Filter struct {
 	// entries the caller may see. Empty means no bound (system use).
 	Scope     string
 	ScopeArgs []any
-	From, To int64 // unix ms; 0 means open
-	Limit    int
-	BeforeID int64 // keyset pagination: entries with id < BeforeID
+	From, To  int64 // unix ms; 0 means open
+	Limit     int
+	BeforeID  int64 // keyset pagination: entries with id < BeforeID
 }
 
 // List returns entries newest first.
