@@ -251,25 +251,19 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 
 // recountImported rebuilds the township and village unit facts from the
 // divisions table (an import can add hundreds of thousands at once). Units
-// from the statistical list are counted at their parent's township (for
-// villages) or county (for townships) position — one fact row per township
-// instead of one per village — which keeps every range sum at or above the
-// township level exact; grids, created one at a time, are counted at their
-// own code.
+// from the statistical list are counted at their parent — villages at their
+// township, townships at their county (or prefecture, for 东莞) — one fact
+// row per township instead of one per village, which keeps every range sum
+// at or above the township level exact; grids, created one at a time, are
+// counted at their own code.
 func (s *Service) recountImported(ctx context.Context) error {
-	for _, r := range []struct {
-		metric string
-		level  int
-		span   int64
-	}{{MetricTownships, 4, ids.Span(3)}, {MetricVillages, 5, ids.Span(4)}} {
-		if _, err := s.DB.Exec(ctx, "DELETE FROM facts WHERE metric = ? AND period = ?", r.metric, facts.Timeless); err != nil {
-			return err
-		}
-		if _, err := s.DB.Exec(ctx, fmt.Sprintf(`INSERT INTO facts (division, period, metric, value)
-			SELECT (code / %d) * %d, %d, '%s', COUNT(*) FROM divisions WHERE level = ? AND retired_at = 0
-			GROUP BY (code / %d) * %d`, r.span, r.span, facts.Timeless, r.metric, r.span, r.span), r.level); err != nil {
-			return err
-		}
+	if _, err := s.DB.Exec(ctx, "DELETE FROM facts WHERE metric IN (?, ?) AND period = ?", MetricTownships, MetricVillages, facts.Timeless); err != nil {
+		return err
 	}
-	return nil
+	// one scan of the table for both levels, each unit counted at its parent
+	_, err := s.DB.Exec(ctx, fmt.Sprintf(`INSERT INTO facts (division, period, metric, value)
+		SELECT parent, %d, CASE level WHEN 4 THEN '%s' ELSE '%s' END, COUNT(*)
+		FROM divisions WHERE level IN (4, 5) AND retired_at = 0
+		GROUP BY parent, level`, facts.Timeless, MetricTownships, MetricVillages))
+	return err
 }
