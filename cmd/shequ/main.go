@@ -121,6 +121,16 @@ func flags(name string, args []string, extra func(fs *flag.FlagSet)) (app.Config
 	return cfg, pos, nil
 }
 
+// openDB opens the database alone (no migrations, no policy packs), for
+// commands that work below the application.
+func openDB(ctx context.Context, name string, args []string) (*db.DB, error) {
+	cfg, _, err := flags(name, args, nil)
+	if err != nil {
+		return nil, err
+	}
+	return db.Open(ctx, cfg.DSN())
+}
+
 func open(ctx context.Context, cfg app.Config) (*app.App, error) {
 	return app.Open(ctx, cfg, app.NewLogger(cfg))
 }
@@ -194,11 +204,7 @@ func runDemo(ctx context.Context, args []string) error {
 }
 
 func migrate(ctx context.Context, args []string) error {
-	cfg, _, err := flags("migrate", args, nil)
-	if err != nil {
-		return err
-	}
-	d, err := db.Open(ctx, cfg.DSN())
+	d, err := openDB(ctx, "migrate", args)
 	if err != nil {
 		return err
 	}
@@ -380,11 +386,7 @@ func policyCheck(dir string) error {
 }
 
 func auditVerify(ctx context.Context, args []string) error {
-	cfg, _, err := flags("audit verify", args, nil)
-	if err != nil {
-		return err
-	}
-	d, err := db.Open(ctx, cfg.DSN())
+	d, err := openDB(ctx, "audit verify", args)
 	if err != nil {
 		return err
 	}

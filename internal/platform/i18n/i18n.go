@@ -14,9 +14,9 @@ import (
 	"net/http"
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 
+	"golang.org/x/text/language"
 	"gopkg.in/yaml.v3"
 )
 
@@ -130,25 +130,12 @@ func Negotiate(r *http.Request) string {
 			return loc
 		}
 	}
-	best, bestQ := "", 0.0
-	for _, h := range r.Header.Values("Accept-Language") {
-		for part := range strings.SplitSeq(h, ",") {
-			tag, params, _ := strings.Cut(part, ";")
-			q := 1.0
-			if p := strings.TrimSpace(params); strings.HasPrefix(p, "q=") {
-				v, err := strconv.ParseFloat(p[2:], 64)
-				if err != nil {
-					continue
-				}
-				q = v
-			}
-			if loc, ok := Match(tag); ok && q > bestQ {
-				best, bestQ = loc, q
-			}
+	// tags come back sorted by q-value (highest first, stable for ties)
+	tags, _, _ := language.ParseAcceptLanguage(strings.Join(r.Header.Values("Accept-Language"), ","))
+	for _, t := range tags {
+		if loc, ok := Match(t.String()); ok {
+			return loc
 		}
-	}
-	if best != "" {
-		return best
 	}
 	return Default
 }
