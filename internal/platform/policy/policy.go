@@ -58,6 +58,9 @@ type Pack struct {
 	// Roles maps the platform's fixed role keys to this jurisdiction's labels;
 	// all six are present.
 	Roles map[string]Text
+	// Registry holds the resident tags (registry.yaml); nil when the pack
+	// has none.
+	Registry *Registry
 	// Dir is where the pack was loaded from: the directory's path inside the
 	// fs.FS given to Load, or the OS path for LoadDir.
 	Dir string

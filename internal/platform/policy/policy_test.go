@@ -230,7 +230,7 @@ func TestErrors(t *testing.T) {
 		{"layout", []string{
 			"orphan: directory has section files but no pack.yaml",
 			"p/window.yml: section files use the .yaml extension",
-			"p/windows.yaml: unknown section file (known: pack.yaml)",
+			"p/windows.yaml: unknown section file (known: pack.yaml, registry.yaml)",
 		}},
 	}
 	for _, tt := range tests {
@@ -354,4 +354,16 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("loaded set lacks pack p")
 		}
 	})
+}
+
+func TestRegistrySection(t *testing.T) {
+	for _, p := range mustLoadEmbedded(t).Packs() {
+		tag, ok := p.Registry.Tag("community_correction")
+		if !ok || !tag.Restricted || tag.Label.Get("zh-CN") != "社区矫正对象" {
+			t.Errorf("%s: special-group tag %+v", p.Name, tag)
+		}
+		if d, _ := p.Registry.Tag("disabled"); len(d.Grades) != 4 {
+			t.Errorf("%s: disability grades %v", p.Name, d.Grades)
+		}
+	}
 }

@@ -31,6 +31,7 @@ type section struct {
 // only required one (a directory is a pack iff it holds pack.yaml).
 var sections = []section{
 	newSection(packFileName, applyPack),
+	newSection("registry.yaml", applyRegistry),
 }
 
 func newSection[T any](file string, apply func(c *checker, p *Pack, v *T)) section {
