@@ -27,8 +27,13 @@ type packFile struct {
 // optional: a jurisdiction may lack a level (Dongguan has no county).
 var levelKeys = []string{"province", "prefecture", "county", "township", "village", "grid"}
 
-// roleKeys are the platform's fixed role keys; a pack labels all of them.
-var roleKeys = []string{"system_admin", "county_staff", "township_staff", "village_staff", "grid_worker", "viewer"}
+// roleKeys are the platform's fixed role keys (internal/platform/access/roles.yaml).
+var roleKeys = []string{"system_admin", "county_staff", "township_staff", "village_staff", "grid_worker", "special_groups_officer", "viewer"}
+
+// requiredRoleKeys are the roles every pack must label; roles added later
+// (special_groups_officer, with the registry) may be labelled, else the
+// platform's catalogue names them.
+var requiredRoleKeys = []string{"system_admin", "county_staff", "township_staff", "village_staff", "grid_worker", "viewer"}
 
 var (
 	seedIDPattern = regexp.MustCompile(`^(NH|DG|XS|SX|NT)-\d+$`)
@@ -94,7 +99,7 @@ func applyPack(c *checker, p *Pack, f *packFile) {
 		}
 	}
 	if f.Roles != nil {
-		for _, key := range roleKeys {
+		for _, key := range requiredRoleKeys {
 			if _, ok := f.Roles[key]; !ok {
 				c.errorf(joinPath("roles", key), "missing role label")
 			}

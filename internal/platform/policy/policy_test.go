@@ -78,8 +78,8 @@ func TestEmbeddedPacks(t *testing.T) {
 		if p.Title.Get("en") == "" || p.Title.Get("zh-CN") == "" {
 			t.Errorf("%s: title lacks zh-CN or en: %v", w.name, p.Title)
 		}
-		if len(p.Roles) != 6 {
-			t.Errorf("%s: %d roles, want 6", w.name, len(p.Roles))
+		if len(p.Roles) != 7 {
+			t.Errorf("%s: %d roles, want 7", w.name, len(p.Roles))
 		}
 		// The foundation rules every pack cites.
 		for _, id := range []string{"NT-2", "DG-15"} {
@@ -165,7 +165,7 @@ func TestErrors(t *testing.T) {
 		{"unknown-field", []string{
 			"p/pack.yaml:7:1: colour: unknown field",
 			"p/pack.yaml:10:3: levels.hamlet: unknown level (want one of province, prefecture, county, township, village, grid)",
-			"p/pack.yaml:18:3: roles.mayor: unknown role (want one of system_admin, county_staff, township_staff, village_staff, grid_worker, viewer)",
+			"p/pack.yaml:18:3: roles.mayor: unknown role (want one of system_admin, county_staff, township_staff, village_staff, grid_worker, special_groups_officer, viewer)",
 		}},
 		{"missing-required", []string{
 			"p/pack.yaml:1:1: source: missing required field",
