@@ -38,6 +38,11 @@ Usage:
   shequ user list
   shequ user token NAME --name LABEL           issue an API token (printed once)
   shequ divisions import FILE [--dry-run]      import statistical division codes (CSV, optionally .gz)
+  shequ import residents FILE [--division CODE] [--mode valid-rows|all-or-nothing] [--dry-run]
+                                               import households and residents from XLSX or CSV
+  shequ export LEDGER [--division CODE] [--format xlsx|csv] [-o FILE] [--full]
+                                               export a ledger: registered, migrant, tagged, households
+  shequ keys rotate                            new SM4 key for personal data; re-encrypt everything
   shequ policy check DIR                       validate a policy pack directory
   shequ audit verify                           check the audit log's hash chain
   shequ version
@@ -78,6 +83,18 @@ func run(ctx context.Context, cmd string, args []string) error {
 			return errors.New("usage: shequ divisions import FILE [--dry-run]")
 		}
 		return importDivisions(ctx, args[1:])
+	case "import":
+		if len(args) < 1 || args[0] != "residents" {
+			return errors.New("usage: shequ import residents FILE [--division CODE] [--mode valid-rows|all-or-nothing] [--dry-run]")
+		}
+		return importResidents(ctx, args[1:])
+	case "export":
+		return exportLedger(ctx, args)
+	case "keys":
+		if len(args) < 1 || args[0] != "rotate" {
+			return errors.New("usage: shequ keys rotate")
+		}
+		return keysRotate(ctx, args[1:])
 	case "policy":
 		if len(args) != 2 || args[0] != "check" {
 			return errors.New("usage: shequ policy check DIR")
@@ -159,7 +176,7 @@ func runDemo(ctx context.Context, args []string) error {
 	var residents int
 	var seed int64
 	cfg, _, err := flags("demo", args, func(fs *flag.FlagSet) {
-		fs.IntVar(&residents, "residents", 0, "residents to generate (arrives with the registry capability)")
+		fs.IntVar(&residents, "residents", 0, "residents to generate in the demo jurisdiction (added to those already there)")
 		fs.Int64Var(&seed, "seed", 1, "random seed: the same seed builds the same demo")
 	})
 	if err != nil {
@@ -189,7 +206,9 @@ func runDemo(ctx context.Context, args []string) error {
 		}
 	}
 	if residents > 0 {
-		fmt.Fprintln(os.Stderr, "note: --residents is accepted but the registry capability that stores residents is not built yet; no residents were generated")
+		if err := demoResidents(ctx, a, cfg.Data, residents, seed); err != nil {
+			return err
+		}
 	}
 	return a.Serve(ctx, func(addr string) {
 		abs, _ := filepath.Abs(cfg.Data)

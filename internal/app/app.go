@@ -13,13 +13,17 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/shequ-platform/shequ/internal/division"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/db"
+	"github.com/shequ-platform/shequ/internal/platform/jobs"
+	"github.com/shequ-platform/shequ/internal/platform/pii"
 	"github.com/shequ-platform/shequ/internal/platform/policy"
+	"github.com/shequ-platform/shequ/internal/registry"
 	policypacks "github.com/shequ-platform/shequ/policy"
 )
 
@@ -39,6 +43,9 @@ type App struct {
 
 	DivisionService *division.Service
 	Divisions       *division.Store
+	Keys            *pii.Keys
+	Jobs            *jobs.Runner
+	Registry        *registry.Service
 
 	handler http.Handler
 }
@@ -85,6 +92,21 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Access = access.New(d, a.Audit, access.Config{IdleTimeout: cfg.IdleTimeout, LockoutFailures: cfg.LockoutFailures, LockoutWindow: cfg.LockoutWindow})
 	a.DivisionService = division.NewService(d, a.Audit, a.Access)
 	a.Divisions = a.DivisionService.Store
+	keys, created, err := pii.Load(cfg.KeyFile())
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	if created {
+		log.Warn("created a new key file for personal data: back it up with the database, without it the encrypted ID numbers and phones cannot be read", "path", cfg.KeyFile())
+	}
+	a.Keys = keys
+	a.Registry = registry.NewService(d, a.Audit, a.Access, keys, a.Divisions, packs)
+	a.Jobs = jobs.New(d, filepath.Join(cfg.Data, "jobs"), log)
+	a.Jobs.Principal = a.Access.PrincipalOf
+	for _, k := range a.Registry.JobKinds() {
+		a.Jobs.Register(k)
+	}
 	h, err := a.routes()
 	if err != nil {
 		d.Close()
@@ -148,6 +170,8 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
+	a.Jobs.Start(ctx, 1)
+	defer a.Jobs.Stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

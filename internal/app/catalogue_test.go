@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/shequ-platform/shequ/internal/division"
+	"github.com/shequ-platform/shequ/internal/registry"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
@@ -33,6 +34,7 @@ func TestRuntimeCatalogueKeys(t *testing.T) {
 	for _, a := range []string{audit.Create, audit.Update, audit.Delete, audit.Login, audit.Logout, audit.LoginFailed, audit.Denied, audit.Reveal, audit.Export} {
 		keys = append(keys, "audit.action."+a)
 	}
+	keys = append(keys, registry.CatalogueKeys()...)
 	// error codes, read from the sources that define them
 	grab := func(dir string, re *regexp.Regexp, prefix string) {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))

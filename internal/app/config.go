@@ -18,6 +18,7 @@ type Config struct {
 	Data            string
 	DB              string
 	Policy          string
+	Keys            string
 	TrustProxy      bool
 	SecureCookies   bool
 	IdleTimeout     time.Duration
@@ -39,6 +40,7 @@ var Options = []Option{
 	{"data", "./shequ-data", "data directory (SQLite file, attachments, keys)"},
 	{"db", "", "database: empty for SQLite in the data directory, or a postgres:// URL"},
 	{"policy", "", "policy pack directory (default: the five packs built into the binary)"},
+	{"key-file", "", "key file for personal data (default: keys.json in the data directory, created on first start; SHEQU_KEYS may hold its content instead)"},
 	{"trust-proxy", "false", "trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy"},
 	{"secure-cookies", "false", "mark cookies Secure (set when users reach Shequ over HTTPS)"},
 	{"idle-timeout", "30m", "log out sessions idle for this long"},
@@ -49,6 +51,14 @@ var Options = []Option{
 	{"log-level", "info", "log level: debug, info, warn, error"},
 }
 
+// KeyFile is where the keys for personal data live.
+func (c Config) KeyFile() string {
+	if c.Keys != "" {
+		return c.Keys
+	}
+	return filepath.Join(c.Data, "keys.json")
+}
+
 // EnvName is the environment variable of a flag.
 func EnvName(flagName string) string {
 	return "SHEQU_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
@@ -56,7 +66,7 @@ func EnvName(flagName string) string {
 
 // Bind registers the options on fs, with defaults taken from the environment.
 func (c *Config) Bind(fs *flag.FlagSet) {
-	str := map[string]*string{"addr": &c.Addr, "data": &c.Data, "db": &c.DB, "policy": &c.Policy, "log-format": &c.LogFormat, "log-level": &c.LogLevel}
+	str := map[string]*string{"addr": &c.Addr, "data": &c.Data, "db": &c.DB, "policy": &c.Policy, "key-file": &c.Keys, "log-format": &c.LogFormat, "log-level": &c.LogLevel}
 	for _, o := range Options {
 		def := o.Default
 		if v, ok := os.LookupEnv(EnvName(o.Flag)); ok {

@@ -3,6 +3,7 @@ package app
 import (
 	"embed"
 	"net/http"
+	"path/filepath"
 	"strings"
 
 	"github.com/shequ-platform/shequ/internal/admin"
@@ -10,7 +11,9 @@ import (
 	"github.com/shequ-platform/shequ/internal/division"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
+	"github.com/shequ-platform/shequ/internal/platform/jobs"
 	"github.com/shequ-platform/shequ/internal/platform/web"
+	"github.com/shequ-platform/shequ/internal/registry"
 )
 
 //go:embed templates/*.html
@@ -26,6 +29,8 @@ type navEntry struct {
 var nav = []navEntry{
 	{"nav.home", "/", ""},
 	{"nav.divisions", "/divisions", "division.view"},
+	{"registry.nav", "/registry", "resident.view"},
+	{"job.nav", "/jobs", ""},
 	{"nav.users", "/admin/users", "user.view"},
 	{"nav.audit", "/admin/audit", "audit.view"},
 	{"nav.policy", "/admin/policy", "policy.view"},
@@ -67,7 +72,7 @@ func (a *App) routes() (http.Handler, error) {
 	if err := rd.Register(access.Templates(), "templates/*.html", nil); err != nil {
 		return nil, err
 	}
-	for _, fs := range []embed.FS{templates, division.Templates(), admin.Templates()} {
+	for _, fs := range []embed.FS{templates, division.Templates(), admin.Templates(), registry.Templates(), jobs.Templates()} {
 		if err := rd.Register(fs, "templates/*.html", nil); err != nil {
 			return nil, err
 		}
@@ -89,6 +94,9 @@ func (a *App) routes() (http.Handler, error) {
 	ah.Routes(private)
 	private.HandleFunc("GET /{$}", a.home(rd))
 	(&division.HTTP{S: a.DivisionService, R: rd}).Routes(private)
+	(&registry.HTTP{S: a.Registry, R: rd}).Routes(private)
+	(&registry.FilesHTTP{S: a.Registry, R: rd, Jobs: a.Jobs, Uploads: filepath.Join(a.Cfg.Data, "uploads")}).Routes(private)
+	(&jobs.HTTP{R: a.Jobs, Rd: rd}).Routes(private)
 	(&admin.HTTP{Access: a.Access, Divisions: a.DivisionService, Audit: a.Audit, Packs: a.Packs, R: rd}).Routes(private)
 	private.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { rd.Error(w, r, http.StatusNotFound, "") })
 	public.Handle("/", ah.RequireLogin(private))
@@ -102,7 +110,7 @@ func (a *App) routes() (http.Handler, error) {
 		web.RealIP(trustedProxies(a.Cfg.TrustProxy)),
 		web.RequestLog(a.Log),
 		web.SecurityHeaders,
-		web.MaxBody(a.Cfg.MaxBody),
+		web.MaxBody(a.Cfg.MaxBody, registry.Upload),
 		web.Gzip,
 	)
 	return h, nil

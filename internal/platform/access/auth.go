@@ -75,6 +75,12 @@ func (s *Service) fail(ctx context.Context, username, client string, id int64, w
 	})
 }
 
+// PrincipalOf loads a user's principal outside any session, for work done
+// on the user's behalf later (background jobs). A disabled user has none.
+func (s *Service) PrincipalOf(ctx context.Context, userID int64) (*Principal, error) {
+	return s.principal(ctx, userID, "")
+}
+
 func (s *Service) principal(ctx context.Context, userID int64, sessionID string) (*Principal, error) {
 	var p Principal
 	var mc, dis int

@@ -11,6 +11,7 @@ package i18n
 import (
 	"embed"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"path"
 	"sort"
@@ -45,14 +46,30 @@ func mustLoad() map[string]map[string]string {
 func load() (map[string]map[string]string, error) {
 	out := make(map[string]map[string]string, len(locales))
 	for _, loc := range locales {
-		name := path.Join("locales", loc+".yaml")
-		b, err := files.ReadFile(name)
+		// locales/<locale>.yaml, then one file per capability,
+		// locales/<locale>.<part>.yaml; a key may be defined only once
+		names := []string{path.Join("locales", loc+".yaml")}
+		parts, err := fs.Glob(files, path.Join("locales", loc+".*.yaml"))
 		if err != nil {
-			return nil, fmt.Errorf("i18n: %s: %w", name, err)
+			return nil, err
 		}
-		var cat map[string]string
-		if err := yaml.Unmarshal(b, &cat); err != nil {
-			return nil, fmt.Errorf("i18n: %s: %w", name, err)
+		names = append(names, parts...)
+		cat := map[string]string{}
+		for _, name := range names {
+			b, err := files.ReadFile(name)
+			if err != nil {
+				return nil, fmt.Errorf("i18n: %s: %w", name, err)
+			}
+			var part map[string]string
+			if err := yaml.Unmarshal(b, &part); err != nil {
+				return nil, fmt.Errorf("i18n: %s: %w", name, err)
+			}
+			for k, v := range part {
+				if _, dup := cat[k]; dup {
+					return nil, fmt.Errorf("i18n: %s: key %q is defined twice", name, k)
+				}
+				cat[k] = v
+			}
 		}
 		out[loc] = cat
 	}

@@ -63,3 +63,7 @@ func Contains(root, code int64) bool {
 	lo, hi := Subtree(root)
 	return code >= lo && code <= hi
 }
+
+// County returns the county (level-3) position of a code: its first six
+// digits followed by zeros. Large tables keep it as their distribution key.
+func County(code int64) int64 { return code - code%Span(3) }

@@ -105,20 +105,33 @@ func SecurityHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// Upload is a route that accepts a larger body than the default (a file
+// upload, streamed to disk by its handler).
+type Upload struct {
+	Method, Path string
+	Limit        int64
+}
+
 // MaxBody limits request bodies to n bytes. A request that declares a larger
 // Content-Length gets the 413 page at once; a body that turns out larger fails to read
-// with *http.MaxBytesError, which handlers detect with BodyTooLarge and answer with
-// rd.Error(w, r, http.StatusRequestEntityTooLarge, "").
-func MaxBody(n int64) func(http.Handler) http.Handler {
+// with *http.MaxBytesError, which handlers detect with BodyTooLarge. The upload routes
+// listed get their own limit instead of n.
+func MaxBody(n int64, uploads ...Upload) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.ContentLength > n {
+			limit := n
+			for _, u := range uploads {
+				if r.Method == u.Method && r.URL.Path == u.Path {
+					limit = u.Limit
+				}
+			}
+			if r.ContentLength > limit {
 				w.Header().Set("Connection", "close")
 				fallback().Error(w, r, http.StatusRequestEntityTooLarge, "")
 				return
 			}
 			if r.Body != nil && r.Body != http.NoBody {
-				r.Body = http.MaxBytesReader(w, r.Body, n)
+				r.Body = http.MaxBytesReader(w, r.Body, limit)
 			}
 			next.ServeHTTP(w, r)
 		})
