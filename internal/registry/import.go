@@ -665,14 +665,13 @@ func (im *importer) household(ctx context.Context, r *importRow) (int64, error) 
 		}
 	}
 	h := r.h
-	if err := s.st.insertHousehold(ctx, &h); err != nil {
+	now := db.Now()
+	id, err := s.DB.InsertID(ctx, `INSERT INTO households (county, village, grid, number, kind, address, house_no, head_lookup, lat, lon, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, h.County, h.Village, h.Grid, h.Number, h.Kind, h.Address, h.HouseNo, headLookup, h.Lat, h.Lon, now, now)
+	if err != nil {
 		return 0, err
 	}
-	if headLookup != "" {
-		if _, err := s.DB.Exec(ctx, "UPDATE households SET head_lookup = ? WHERE id = ?", headLookup, h.ID); err != nil {
-			return 0, err
-		}
-	}
+	h.ID = id
 	if key != (householdKey{}) {
 		im.remember(key, h.ID)
 	}
