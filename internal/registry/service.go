@@ -909,7 +909,9 @@ func (s *Service) tagFacts(ctx context.Context, r Resident, day int, delta int64
 		return err
 	}
 	for _, t := range tags {
-		if err := facts.Add(ctx, s.DB, r.Division, day/100, MetricTag(t.Tag), delta); err != nil {
+		// a tag put on after a backdated move counts from its own start,
+		// so no month of the old place drops below zero
+		if err := facts.Add(ctx, s.DB, r.Division, max(day, t.Since)/100, MetricTag(t.Tag), delta); err != nil {
 			return err
 		}
 	}

@@ -424,23 +424,23 @@ func TestSpecialGroupTags(t *testing.T) {
 			}
 			return out
 		}
-		for who, tc := range map[string]struct {
-			get  func() (registry.Resident, error)
+		for _, tc := range []struct {
+			p    *access.Principal
 			want []string
 		}{
-			"townA":   {func() (registry.Resident, error) { return f.svc.Get(f.ctx, f.townA, r.ID) }, []string{"dibao"}},
-			"village": {func() (registry.Resident, error) { return f.svc.Get(f.ctx, f.village, r.ID) }, []string{"dibao"}},
-			"county":  {func() (registry.Resident, error) { return f.svc.Get(f.ctx, f.county, r.ID) }, []string{"dibao"}},
-			"special": {func() (registry.Resident, error) { return f.svc.Get(f.ctx, f.special, r.ID) }, []string{"community_correction", "dibao"}},
-			"officer": {func() (registry.Resident, error) { return f.svc.Get(f.ctx, f.officer, r.ID) }, []string{"community_correction", "dibao"}},
-			"admin":   {func() (registry.Resident, error) { return f.svc.Get(f.ctx, f.admin, r.ID) }, []string{"community_correction", "dibao"}},
+			{f.townA, []string{"dibao"}},
+			{f.village, []string{"dibao"}},
+			{f.county, []string{"dibao"}},
+			{f.special, []string{"community_correction", "dibao"}},
+			{f.officer, []string{"community_correction", "dibao"}},
+			{f.admin, []string{"community_correction", "dibao"}},
 		} {
-			got, err := tc.get()
+			got, err := f.svc.Get(f.ctx, tc.p, r.ID)
 			if err != nil {
-				t.Fatalf("%s: %v", who, err)
+				t.Fatalf("%s: %v", tc.p.Username, err)
 			}
 			if !slices.Equal(tagKeys(got.Tags), tc.want) {
-				t.Errorf("%s sees tags %q, want %q", who, tagKeys(got.Tags), tc.want)
+				t.Errorf("%s sees tags %q, want %q", tc.p.Username, tagKeys(got.Tags), tc.want)
 			}
 		}
 		// The household page filters its members' tags the same way.
@@ -582,6 +582,10 @@ func TestTransferKeepsOneRecord(t *testing.T) {
 			}
 		}
 
+		// A tag put on today, before the (backdated) transfer is recorded.
+		if err := f.svc.SetTag(f.ctx, f.townA, r.ID, "dibao", "", true); err != nil {
+			t.Fatal(err)
+		}
 		mv.Note = "随子女迁居"
 		moved, err := f.svc.Move(f.ctx, f.county, r.ID, mv)
 		if err != nil {
@@ -618,7 +622,10 @@ func TestTransferKeepsOneRecord(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(evs) != 2 {
+		lo0, hi0 := ids.Subtree(regTownA)
+		// in order of effective date, not of recording: the tag put on today
+		// comes after the transfer recorded later but effective in 2023
+		if len(evs) != 3 {
 			t.Fatalf("events %+v", evs)
 		}
 		if e := evs[0]; e.Kind != registry.EventRegister || e.Effective != 20200315 || e.ToDivision != regGridA1 || e.RecordedBy != "clerk" {
@@ -626,6 +633,28 @@ func TestTransferKeepsOneRecord(t *testing.T) {
 		}
 		if e := evs[1]; e.Kind != registry.EventTransfer || e.Effective != 20230601 || e.FromDivision != regGridA1 || e.ToDivision != regVillageB || e.RecordedBy != "clerk" {
 			t.Fatalf("second event %+v", e)
+		}
+		if e := evs[2]; e.Kind != registry.EventTagOn || e.Effective != registry.Today() || e.Detail != "dibao" {
+			t.Fatalf("third event %+v", e)
+		}
+		// The tag facts: never negative in any month at the old place, and
+		// counted at the new place now.
+		series, err := facts.Series(f.ctx, d, registry.MetricTag("dibao"), lo0, hi0, 0, 999999)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stock int64
+		for p := 200001; p <= registry.Today()/100; p++ {
+			if p%100 == 13 {
+				p += 88
+			}
+			stock += series[p]
+			if stock < 0 {
+				t.Fatalf("dibao at township A in %d: %d", p, stock)
+			}
+		}
+		if a, b := f.sum(registry.MetricTag("dibao"), regTownA), f.sum(registry.MetricTag("dibao"), regTownB); a != 0 || b != 1 {
+			t.Fatalf("dibao facts now: A %d B %d", a, b)
 		}
 		if _, err := f.svc.History(f.ctx, f.townA, r.ID); !errors.Is(err, db.ErrNotFound) {
 			t.Fatalf("history outside scope: %v", err)
@@ -678,7 +707,8 @@ func TestTransferKeepsOneRecord(t *testing.T) {
 			t.Fatalf("old township still finds the resident: %+v", res)
 		}
 		// Audit of the move.
-		if es := f.auditOf("resident", r.ID, audit.Update); len(es) != 1 || !strings.Contains(es[0].Changes, "transfer") {
+		if es := f.auditOf("resident", r.ID, audit.Update); len(es) != 2 || !strings.Contains(es[0].Changes, `"transfer"`) ||
+			!strings.Contains(es[0].Changes, "20230601") || es[0].Division != regVillageB {
 			t.Fatalf("move audit %+v", es)
 		}
 
