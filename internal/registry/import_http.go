@@ -19,6 +19,7 @@ import (
 	"github.com/shequ-platform/shequ/internal/platform/jobs"
 	"github.com/shequ-platform/shequ/internal/platform/tabular"
 	"github.com/shequ-platform/shequ/internal/platform/web"
+	"github.com/shequ-platform/shequ/internal/registry/idnum"
 )
 
 // FilesHTTP serves the import and export pages: an upload is previewed,
@@ -198,9 +199,30 @@ func (h *FilesHTTP) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	for i := range pv.Rows {
 		pv.Rows[i].Reason = DescribeErrors(i18n.Negotiate(r), pv.Rows[i].Errors)
+		maskCells(pv.Header, pv.Columns, pv.Rows[i].Cells)
 	}
 	d := importPage{Form: f, Preview: &pv, Token: token, FileName: name, Division: div, Mode: params.Mode, Unit: h.S.places(r, div)}
 	h.R.Page(w, r, http.StatusOK, "registry_import_preview", d)
+}
+
+// maskCells masks the ID numbers and phones of a preview row: the
+// preview is a screen like any other.
+func maskCells(header []string, columns map[string]string, cells []string) {
+	for key, col := range columns {
+		mask := idnum.MaskID
+		switch key {
+		case "id_number", "head_id":
+		case "phone":
+			mask = idnum.MaskPhone
+		default:
+			continue
+		}
+		for i, h := range header {
+			if h == col && i < len(cells) && cells[i] != "" {
+				cells[i] = mask(strings.TrimSpace(cells[i]))
+			}
+		}
+	}
 }
 
 // readErrorKey is the message of a file that cannot be read at all.
@@ -378,18 +400,23 @@ func (h *FilesHTTP) export(w http.ResponseWriter, r *http.Request) {
 	ep := ExportParams{Ledger: f.V("ledger"), Format: f.V("format"), Full: f.V("full") == "1", Locale: i18n.Negotiate(r)}
 	div, err := strconv.ParseInt(f.V("division"), 10, 64)
 	if err != nil {
-		f.Errors["division"] = "registry.import.error.division"
+		f.Errors["division"] = "registry.export.error.division"
 		h.renderExport(w, r, http.StatusUnprocessableEntity, p, f)
 		return
 	}
 	ep.Division = div
+	if !p.CanAt("resident.export", div) {
+		f.Errors["division"] = "registry.export.error.division"
+		h.renderExport(w, r, http.StatusUnprocessableEntity, p, f)
+		return
+	}
 	if err := h.S.CheckExport(r.Context(), p, ep); err != nil {
 		switch {
 		case errors.Is(err, ErrForbidden):
 			f.Errors["full"] = "registry.export.error.full"
 		case f.fail(err, nil):
 		default:
-			f.Errors["division"] = "registry.import.error.division"
+			f.Errors["division"] = "registry.export.error.division"
 		}
 		h.renderExport(w, r, http.StatusUnprocessableEntity, p, f)
 		return
