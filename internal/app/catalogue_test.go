@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/shequ-platform/shequ/internal/division"
-	"github.com/shequ-platform/shequ/internal/registry"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
+	"github.com/shequ-platform/shequ/internal/registry"
 )
 
 // TestRuntimeCatalogueKeys checks the catalogue keys that are built at run
