@@ -23,6 +23,10 @@ tmp=$(mktemp)
   echo
   bash scripts/bench-divisions.sh
   echo
+  echo "## Registry"
+  echo
+  bash scripts/bench-registry.sh
+  echo
   echo "## Web"
   echo
   bash scripts/bench-http.sh
