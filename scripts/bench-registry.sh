@@ -175,7 +175,7 @@ echo "| (a) Shequ import CSV → SQLite | $(list secs step=import db=sqlite file
 echo "| (b) baseline: \`sqlite3\` \`.import --csv\` → bare table | ${sq[*]} | $mb | $(rate "$rows" "$mb") | $(kb_cell "$mb_kb") | 1 |"
 echo "| (c) Shequ import CSV → PostgreSQL | $(list secs step=import db=postgres file=csv) | $ic | $(rate "$rows" "$ic") | $(mib "$ic_kb") (client) | $(ratio "$ic" "$md") of (d) |"
 echo "| (d) baseline: \`psql\` \`\\copy … CSV HEADER\` → bare table | ${pc[*]} | $md | $(rate "$rows" "$md") | | 1 |"
-echo "| (e) Shequ import XLSX ($(big "$xn") rows) → SQLite | $(list secs step=import db=sqlite file=xlsx) | $ix | $(rate "$xn" "$ix") | $(mib "$ix_kb") | $(awk -v a="$ix" -v x="$xn" -v b="$ia" -v r="$rows" 'BEGIN{printf "%.1f×", (a/x)/(b/r)}') of (a) per row |"
+echo "| (e) Shequ import XLSX ($(big "$xn") rows) → SQLite | $(list secs step=import db=sqlite file=xlsx) | $ix | $(rate "$xn" "$ix") | $(mib "$ix_kb") | $(awk -v a="$ix" -v x="$xn" -v b="$ia" -v r="$rows" 'BEGIN{printf "%.1f×", (a/x)/(b/r)}') of (a) per row$([ "$xn" -lt "$n" ] && echo " (fewer rows: smaller indexes)") |"
 echo
 if [ "$n" -ne 1000000 ]; then
   echo "1,000,000 residents, extrapolated linearly from these $(big "$rows") (not measured): (a) ≈ $(extra "$ia") s, (b) ≈ $(extra "$mb") s,"
