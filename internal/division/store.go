@@ -44,6 +44,13 @@ func (s *Store) list(ctx context.Context, q string, args ...any) ([]Division, er
 	return out, rows.Err()
 }
 
+// InRange lists the units, retired or not, with codes in [lo, hi] and levels
+// in [minLevel, maxLevel], in code order (e.g. the villages and grids of a
+// subtree).
+func (s *Store) InRange(ctx context.Context, lo, hi int64, minLevel, maxLevel int) ([]Division, error) {
+	return s.list(ctx, "SELECT "+cols+" FROM divisions WHERE code BETWEEN ? AND ? AND level BETWEEN ? AND ? ORDER BY code", lo, hi, minLevel, maxLevel)
+}
+
 // Get returns one unit, retired or not, or db.ErrNotFound.
 func (s *Store) Get(ctx context.Context, code int64) (Division, error) {
 	return s.get(ctx, code, false)

@@ -104,21 +104,12 @@ func (s *Service) Export(ctx context.Context, p *access.Principal, ep ExportPara
 // unitNames maps the villages and grids of a subtree to their names.
 func (s *Service) unitNames(ctx context.Context, code int64) (map[int64]string, error) {
 	lo, hi := ids.Subtree(code)
-	rows, err := s.DB.Query(ctx, "SELECT code, name FROM divisions WHERE level >= 5 AND code BETWEEN ? AND ?", lo, hi)
-	if err != nil {
-		return nil, err
+	us, err := s.Divisions.InRange(ctx, lo, hi, 5, 6)
+	out := make(map[int64]string, len(us))
+	for _, u := range us {
+		out[u.Code] = u.Name
 	}
-	defer rows.Close()
-	out := map[int64]string{}
-	for rows.Next() {
-		var c int64
-		var n string
-		if err := rows.Scan(&c, &n); err != nil {
-			return nil, err
-		}
-		out[c] = n
-	}
-	return out, rows.Err()
+	return out, err
 }
 
 func (s *Service) count(ctx context.Context, q string, args ...any) int64 {

@@ -266,20 +266,13 @@ func (rr *rowReader) unit(ctx context.Context, village, grid string) (int64, err
 func (rr *rowReader) loadVillages(ctx context.Context) error {
 	rr.villages = map[string][]int64{}
 	lo, hi := ids.Subtree(rr.params.Division)
-	rows, err := rr.s.DB.Query(ctx, "SELECT code, name FROM divisions WHERE level = 5 AND code BETWEEN ? AND ? AND retired_at = 0", lo, hi)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c int64
-		var n string
-		if err := rows.Scan(&c, &n); err != nil {
-			return err
+	vs, err := rr.s.Divisions.InRange(ctx, lo, hi, 5, 5)
+	for _, v := range vs {
+		if !v.Retired {
+			rr.villages[v.Name] = append(rr.villages[v.Name], v.Code)
 		}
-		rr.villages[n] = append(rr.villages[n], c)
 	}
-	return rows.Err()
+	return err
 }
 
 func (rr *rowReader) gridByName(ctx context.Context, village int64, name string) (int64, error) {
@@ -475,7 +468,7 @@ const householdCacheSize = 50_000
 func (im *importer) prepare(ctx context.Context, rows []importRow) (existing map[string]int64, err error) {
 	s := im.s
 	var lookups []any
-	seen := map[string]int{}
+	seen := map[string]bool{}
 	for i := range rows {
 		r := &rows[i]
 		if len(r.errs) > 0 {
@@ -492,12 +485,11 @@ func (im *importer) prepare(ctx context.Context, rows []importRow) (existing map
 		}
 		r.v = v
 		if n := v.id.Number; n != "" {
-			if first, dup := seen[n]; dup {
+			if seen[n] {
 				r.errs.add("id_number", "id_duplicate_in_file")
-				_ = first
 				continue
 			}
-			seen[n] = i
+			seen[n] = true
 			lookups = append(lookups, s.Keys.Lookup(n))
 		}
 	}
