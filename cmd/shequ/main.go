@@ -44,6 +44,7 @@ Usage:
                                                export a ledger: registered, migrant, tagged, households
   shequ keys rotate                            new SM4 key for personal data; re-encrypt everything
   shequ policy check DIR                       validate a policy pack directory
+  shequ open311 key add|list|revoke …          Open311 API keys (add NAME [--division CODE], list, revoke ID)
   shequ audit verify                           check the audit log's hash chain
   shequ version
 
@@ -100,6 +101,8 @@ func run(ctx context.Context, cmd string, args []string) error {
 			return errors.New("usage: shequ policy check DIR")
 		}
 		return policyCheck(args[1])
+	case "open311":
+		return open311Keys(ctx, args)
 	case "audit":
 		if len(args) < 1 || args[0] != "verify" {
 			return errors.New("usage: shequ audit verify")

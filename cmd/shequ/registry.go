@@ -171,10 +171,15 @@ func keysRotate(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("re-encryption stopped after %d residents (run 'shequ keys rotate' again to finish): %w", n, err)
 	}
+	m, err := a.Window.Reencrypt(ctx, func(n int64) { fmt.Fprintf(os.Stderr, "\rre-encrypted %d cases   ", n) })
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return fmt.Errorf("re-encryption stopped after %d cases (run 'shequ keys rotate' again to finish): %w", m, err)
+	}
 	if err := pii.Write(path, a.Keys.Retired()); err != nil {
 		return err
 	}
-	fmt.Printf("%d residents re-encrypted with key version %d; old keys removed from %s.\nRestart running servers so they load the new key file.\n", n, a.Keys.Current(), path)
+	fmt.Printf("%d residents and %d service-window cases re-encrypted with key version %d; old keys removed from %s.\nRestart running servers so they load the new key file.\n", n, m, a.Keys.Current(), path)
 	return nil
 }
 

@@ -19,11 +19,13 @@ import (
 	"github.com/shequ-platform/shequ/internal/division"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
+	"github.com/shequ-platform/shequ/internal/platform/calendar"
 	"github.com/shequ-platform/shequ/internal/platform/db"
 	"github.com/shequ-platform/shequ/internal/platform/jobs"
 	"github.com/shequ-platform/shequ/internal/platform/pii"
 	"github.com/shequ-platform/shequ/internal/platform/policy"
 	"github.com/shequ-platform/shequ/internal/registry"
+	"github.com/shequ-platform/shequ/internal/window"
 	policypacks "github.com/shequ-platform/shequ/policy"
 )
 
@@ -46,6 +48,8 @@ type App struct {
 	Keys            *pii.Keys
 	Jobs            *jobs.Runner
 	Registry        *registry.Service
+	Calendar        *calendar.Service
+	Window          *window.Service
 
 	handler http.Handler
 }
@@ -102,9 +106,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.Keys = keys
 	a.Registry = registry.NewService(d, a.Audit, a.Access, keys, a.Divisions, packs)
+	a.Calendar = calendar.New(d, a.Audit)
+	if err := a.Calendar.Seed(audit.WithActor(ctx, audit.Actor{Name: "system", Client: "start"})); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("working-day calendar: %w", err)
+	}
+	a.Window = window.NewService(d, a.Audit, a.Access, keys, a.Divisions, packs, a.Registry, a.workingDays,
+		filepath.Join(cfg.Data, "attachments"))
 	a.Jobs = jobs.New(d, filepath.Join(cfg.Data, "jobs"), log)
 	a.Jobs.Principal = a.Access.PrincipalOf
-	for _, k := range a.Registry.JobKinds() {
+	for _, k := range append(a.Registry.JobKinds(), a.Window.JobKinds()...) {
 		a.Jobs.Register(k)
 	}
 	h, err := a.routes()
@@ -114,6 +125,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.handler = h
 	return a, nil
+}
+
+// workingDays is the window's view of the official working-day calendar.
+func (a *App) workingDays(ctx context.Context) (window.Calendar, error) {
+	c, err := a.Calendar.Calendar(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Close releases the database.

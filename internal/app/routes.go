@@ -10,10 +10,12 @@ import (
 	"github.com/shequ-platform/shequ/internal/api"
 	"github.com/shequ-platform/shequ/internal/division"
 	"github.com/shequ-platform/shequ/internal/platform/access"
+	"github.com/shequ-platform/shequ/internal/platform/calendar"
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
 	"github.com/shequ-platform/shequ/internal/platform/jobs"
 	"github.com/shequ-platform/shequ/internal/platform/web"
 	"github.com/shequ-platform/shequ/internal/registry"
+	"github.com/shequ-platform/shequ/internal/window"
 )
 
 //go:embed templates/*.html
@@ -30,10 +32,12 @@ var nav = []navEntry{
 	{"nav.home", "/", ""},
 	{"nav.divisions", "/divisions", "division.view"},
 	{"registry.nav", "/registry", "resident.view"},
+	{"window.nav", "/window", "window.view"},
 	{"job.nav", "/jobs", ""},
 	{"nav.users", "/admin/users", "user.view"},
 	{"nav.audit", "/admin/audit", "audit.view"},
 	{"nav.policy", "/admin/policy", "policy.view"},
+	{"calendar.nav", "/admin/calendar", "calendar.manage"},
 	{"nav.tokens", "/account/tokens", ""},
 	{"nav.password", "/password", ""},
 }
@@ -72,10 +76,13 @@ func (a *App) routes() (http.Handler, error) {
 	if err := rd.Register(access.Templates(), "templates/*.html", nil); err != nil {
 		return nil, err
 	}
-	for _, fs := range []embed.FS{templates, division.Templates(), admin.Templates(), registry.Templates(), jobs.Templates()} {
+	for _, fs := range []embed.FS{templates, division.Templates(), admin.Templates(), registry.Templates(), jobs.Templates(), calendar.Templates()} {
 		if err := rd.Register(fs, "templates/*.html", nil); err != nil {
 			return nil, err
 		}
+	}
+	if err := rd.Register(window.Templates(), "templates/*.html", window.Funcs()); err != nil {
+		return nil, err
 	}
 	ah := &access.HTTP{S: a.Access, R: rd, SecureCookies: a.Cfg.SecureCookies}
 
@@ -85,6 +92,7 @@ func (a *App) routes() (http.Handler, error) {
 	public.HandleFunc("GET /healthz", a.healthz)
 	public.HandleFunc("GET /readyz", a.readyz)
 	ah.PublicRoutes(public)
+	(&window.PublicHTTP{S: a.Window, R: rd}).Routes(public)
 	// the API answers anonymous callers with a JSON 401 itself, so it sits
 	// outside RequireLogin (still inside Authenticate, which resolves tokens)
 	public.Handle(api.Prefix+"/", api.New(api.Deps{Access: a.Access, Divisions: a.DivisionService, Audit: a.Audit,
@@ -97,6 +105,8 @@ func (a *App) routes() (http.Handler, error) {
 	(&registry.HTTP{S: a.Registry, R: rd}).Routes(private)
 	(&registry.FilesHTTP{S: a.Registry, R: rd, Jobs: a.Jobs, Uploads: filepath.Join(a.Cfg.Data, "uploads")}).Routes(private)
 	(&jobs.HTTP{R: a.Jobs, Rd: rd}).Routes(private)
+	(&window.HTTP{S: a.Window, R: rd, Jobs: a.Jobs}).Routes(private)
+	(&calendar.HTTP{S: a.Calendar, R: rd}).Routes(private)
 	(&admin.HTTP{Access: a.Access, Divisions: a.DivisionService, Audit: a.Audit, Packs: a.Packs, R: rd}).Routes(private)
 	private.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { rd.Error(w, r, http.StatusNotFound, "") })
 	public.Handle("/", ah.RequireLogin(private))

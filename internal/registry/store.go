@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/shequ-platform/shequ/internal/platform/db"
@@ -267,70 +266,9 @@ func b2i(b bool) int {
 	return 0
 }
 
-// Reencrypt rewrites every ciphertext not written with the current key
-// version (after `shequ keys rotate`), a thousand residents per
-// transaction; it can be interrupted and run again. It returns the number
-// of residents rewritten.
+// Reencrypt rewrites every resident's ciphertext not written with the
+// current key version (after `shequ keys rotate`); it can be interrupted and
+// run again. It returns the number of residents rewritten.
 func (s *Service) Reencrypt(ctx context.Context, progress func(n int64)) (int64, error) {
-	cur := s.Keys.Current()
-	var n, last int64
-	for {
-		type rec struct {
-			id         int64
-			idEnc, phE string
-		}
-		var page []rec
-		rows, err := s.DB.Query(ctx, "SELECT id, id_enc, phone_enc FROM residents WHERE id > ? ORDER BY id LIMIT 1000", last)
-		if err != nil {
-			return n, err
-		}
-		for rows.Next() {
-			var r rec
-			if err := rows.Scan(&r.id, &r.idEnc, &r.phE); err != nil {
-				rows.Close()
-				return n, err
-			}
-			page = append(page, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return n, err
-		}
-		if len(page) == 0 {
-			return n, nil
-		}
-		last = page[len(page)-1].id
-		err = s.DB.Tx(ctx, func(ctx context.Context) error {
-			for _, r := range page {
-				changed := false
-				for _, ct := range []*string{&r.idEnc, &r.phE} {
-					if *ct == "" || pii.Version(*ct) == cur {
-						continue
-					}
-					plain, err := s.Keys.Decrypt(*ct)
-					if err != nil {
-						return fmt.Errorf("resident %d: %w", r.id, err)
-					}
-					if *ct, err = s.Keys.Encrypt(plain); err != nil {
-						return err
-					}
-					changed = true
-				}
-				if !changed {
-					continue
-				}
-				if _, err := s.DB.Exec(ctx, "UPDATE residents SET id_enc = ?, phone_enc = ? WHERE id = ?", r.idEnc, r.phE, r.id); err != nil {
-					return err
-				}
-				n++
-			}
-			return nil
-		})
-		if err != nil {
-			return n, err
-		}
-		if progress != nil {
-			progress(n)
-		}
-	}
+	return pii.Reencrypt(ctx, s.DB, s.Keys, "residents", []string{"id_enc", "phone_enc"}, progress)
 }

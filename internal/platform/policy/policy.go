@@ -61,6 +61,9 @@ type Pack struct {
 	// Registry holds the resident tags (registry.yaml); nil when the pack
 	// has none.
 	Registry *Registry
+	// Window holds the service-window catalogue (window.yaml); nil when the
+	// pack has none.
+	Window *Window
 	// Dir is where the pack was loaded from: the directory's path inside the
 	// fs.FS given to Load, or the OS path for LoadDir.
 	Dir string

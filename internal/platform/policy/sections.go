@@ -32,6 +32,7 @@ type section struct {
 var sections = []section{
 	newSection(packFileName, applyPack),
 	newSection("registry.yaml", applyRegistry),
+	newSection("window.yaml", applyWindow),
 }
 
 func newSection[T any](file string, apply func(c *checker, p *Pack, v *T)) section {

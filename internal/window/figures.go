@@ -1,0 +1,624 @@
+package window
+
+// The window's figures (办件统计) for a dashboard: totals, month series,
+// breakdowns by category, channel and item, and one row per child unit.
+//
+// Everything here is read from facts (internal/platform/facts), counted at
+// the unit whose window accepted a case in the month of each event, plus one
+// count that cannot be a fact because it changes with the calendar: the
+// cases open and past their deadline today, counted from the cases table
+// over the index cases (is_open, division, deadline). Facts rows are bounded
+// by units × months × metrics whatever the number of cases, and the open
+// cases are only a thin recent slice of them, so the reads stay flat as
+// cases accumulate (docs/benchmarks.md, "Service window: dashboard").
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shequ-platform/shequ/internal/division"
+	"github.com/shequ-platform/shequ/internal/platform/access"
+	"github.com/shequ-platform/shequ/internal/platform/db"
+	"github.com/shequ-platform/shequ/internal/platform/ids"
+	"github.com/shequ-platform/shequ/internal/platform/policy"
+)
+
+// SetClock replaces the service's clock: the day a case is accepted, its
+// deadline, the months its facts are counted in, the day the open-overdue
+// count is taken. It is for demos (internal/demo fills months of cases in
+// the past) and tests; a server keeps time.Now. Not safe to call while the
+// service is in use by other goroutines.
+func (s *Service) SetClock(now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	s.now = now
+}
+
+// Ratio is a fraction whose denominator may be zero (no rate then).
+type Ratio struct{ Num, Den int64 }
+
+// Valid reports whether the ratio has a denominator.
+func (r Ratio) Valid() bool { return r.Den > 0 }
+
+// Value is Num/Den (0 without a denominator).
+func (r Ratio) Value() float64 {
+	if r.Den <= 0 {
+		return 0
+	}
+	return float64(r.Num) / float64(r.Den)
+}
+
+// Percent writes the ratio as a percentage with one decimal, "96.4%", or
+// "—" without a denominator.
+func (r Ratio) Percent() string {
+	if r.Den <= 0 {
+		return "—"
+	}
+	return strconv.FormatFloat(100*r.Value(), 'f', 1, 64) + "%"
+}
+
+// Mean writes the ratio as a number with one decimal ("4.6", for average
+// ratings), or "—" without a denominator.
+func (r Ratio) Mean() string {
+	if r.Den <= 0 {
+		return "—"
+	}
+	return strconv.FormatFloat(r.Value(), 'f', 1, 64)
+}
+
+// Counts are the counts every row of the figures has.
+type Counts struct {
+	Accepted    int64 // 受理
+	Completed   int64 // 办结
+	OnTime      int64 // 办结 within the time limit
+	Agency      int64 // 代办
+	OpenOverdue int64 // open today and past the deadline (not a fact: counted now)
+}
+
+// Late is the cases completed after their deadline.
+func (c Counts) Late() int64 { return c.Completed - c.OnTime }
+
+func (c *Counts) add(o Counts) {
+	c.Accepted += o.Accepted
+	c.Completed += o.Completed
+	c.OnTime += o.OnTime
+	c.Agency += o.Agency
+	c.OpenOverdue += o.OpenOverdue
+}
+
+func (c Counts) sub(o Counts) Counts {
+	return Counts{c.Accepted - o.Accepted, c.Completed - o.Completed, c.OnTime - o.OnTime, c.Agency - o.Agency, c.OpenOverdue - o.OpenOverdue}
+}
+
+func (c Counts) zero() bool { return c == Counts{} }
+
+// onTimeRate is on time / (completed + open overdue) when the open overdue
+// cases count (the period reaches today), else on time / completed.
+func (c Counts) onTimeRate(withOverdue bool) Ratio {
+	r := Ratio{c.OnTime, c.Completed}
+	if withOverdue {
+		r.Den += c.OpenOverdue
+	}
+	return r
+}
+
+// Totals are the figures of the whole subtree.
+type Totals struct {
+	Counts
+	Rejected  int64    // 不予受理
+	Rated     int64    // ratings given
+	RatingSum int64    // sum of their levels
+	Ratings   [5]int64 // ratings by level: [0] is 1 非常不满意 … [4] is 5 非常满意
+	// OnTimeRate is on time / (completed + open overdue): a case open past
+	// its deadline counts as late (see Figures.OverdueInRate).
+	OnTimeRate Ratio
+	// Satisfaction is the ratings of 4 and 5 over all ratings.
+	Satisfaction Ratio
+	// AvgRating is the mean rating level.
+	AvgRating Ratio
+}
+
+// Month is one month of the series.
+type Month struct {
+	Period                              int // YYYYMM
+	Accepted, Completed, OnTime, Agency int64
+	// OnTimeRate is on time / completed in the month (open overdue cases
+	// have no month).
+	OnTimeRate Ratio
+}
+
+// Row is one line of a breakdown by category, channel or item.
+type Row struct {
+	Key string // category key, channel, or item code; "" for the rest (Other)
+	// Name is the category's or item's name from the catalogue (empty for
+	// channels, which the UI names, and for keys no catalogue knows).
+	Name policy.Text
+	// Other marks the row that holds whatever the listed rows do not: items
+	// beyond the top ones, and keys no catalogue of the subtree knows any
+	// more. With it, a breakdown always adds up to the totals.
+	Other bool
+	Counts
+	OnTimeRate Ratio
+}
+
+// Unit is one row of the roll-up: a child unit, or the unit's own window.
+type Unit struct {
+	Code    int64
+	Name    string
+	Level   int
+	Retired bool
+	// Own marks the row of the cases accepted at the unit's own window (a
+	// township's service centre), not at any child's.
+	Own bool
+	Counts
+	Rated, RatingSum int64
+	OnTimeRate       Ratio
+	AvgRating        Ratio
+}
+
+// Figures are the window's figures of one unit's subtree over a span of
+// months. The counts are sums of facts; a parent's figure always equals the
+// sum of its children's (plus its own window's, Own).
+type Figures struct {
+	Unit     int64 // 15-digit code; 0 is the whole country
+	UnitName string
+	Level    int
+	From, To int // YYYYMM, inclusive
+	Today    int // YYYYMMDD the open-overdue count was taken on
+	// OverdueInRate tells whether the on-time rates count the cases open and
+	// overdue today as late. They do when the period reaches the current
+	// month; a period wholly in the past is judged on its completed cases.
+	OverdueInRate bool
+	Totals        Totals
+	Months        []Month
+	Categories    []Row // in catalogue order, then Other
+	Channels      []Row // window, phone, online, then Other (empty in practice)
+	Items         []Row // the TopItems most accepted, then Other
+	// Children are the child units (villages of a township, townships of a
+	// county …) in code order; retired ones only when they have figures.
+	Children []Unit
+	// Own is the unit's own window (and anything below it that no listed
+	// child holds); nil when it has nothing.
+	Own *Unit
+}
+
+// TopItems is how many items Figures lists before "other items".
+const TopItems = 10
+
+// MaxFigureMonths bounds the span of months Figures reads.
+const MaxFigureMonths = 120
+
+// ValidPeriod reports whether p is a month YYYYMM.
+func ValidPeriod(p int) bool { return p >= 190001 && p <= 999912 && p%100 >= 1 && p%100 <= 12 }
+
+// nextPeriod is the month after p (YYYYMM).
+func nextPeriod(p int) int {
+	if p%100 == 12 {
+		return (p/100+1)*100 + 1
+	}
+	return p + 1
+}
+
+// periodsBetween counts the months from from to to, both included.
+func periodsBetween(from, to int) int { return (to/100-from/100)*12 + to%100 - from%100 + 1 }
+
+// Base metrics of the totals, the month series and the roll-up.
+var figureMetrics = func() []string {
+	m := []string{MetricAccepted, MetricCompleted, MetricOnTime, MetricAgency, MetricRejected, MetricRated, MetricRatingSum}
+	for l := RatingMin; l <= RatingMax; l++ {
+		m = append(m, MetricRating(l))
+	}
+	return m
+}()
+
+// Bases broken down by category, channel and item.
+var breakdownBases = []string{MetricAccepted, MetricCompleted, MetricOnTime, MetricAgency}
+
+// Figures returns the window's figures of the subtree of unit over the
+// months from … to (YYYYMM, inclusive). p needs window.view at unit;
+// anything else is db.ErrNotFound (and audited as a denial). An invalid
+// span of months is Errors (field "from" or "to", code "period").
+func (s *Service) Figures(ctx context.Context, p *access.Principal, unit int64, from, to int) (Figures, error) {
+	if !p.CanAt("window.view", unit) {
+		if s.Access != nil && p != nil {
+			s.Access.Deny(ctx, "window_figures", strconv.FormatInt(unit, 10), unit)
+		}
+		return Figures{}, db.ErrNotFound
+	}
+	var es Errors
+	if !ValidPeriod(from) {
+		es.add("from", "period")
+	}
+	if !ValidPeriod(to) || ValidPeriod(from) && (to < from || periodsBetween(from, to) > MaxFigureMonths) {
+		es.add("to", "period")
+	}
+	if len(es) > 0 {
+		return Figures{}, es
+	}
+	f := Figures{Unit: unit, From: from, To: to, Today: s.Today()}
+	var lo, hi int64
+	if unit == division.Root {
+		lo, hi = ids.Subtree(0)
+	} else {
+		d, err := s.Divisions.Get(ctx, unit)
+		if err != nil {
+			return Figures{}, err
+		}
+		f.UnitName, f.Level = d.Name, d.Level
+		lo, hi = d.Range()
+	}
+	f.OverdueInRate = to >= period(f.Today)
+
+	// the child units and the granularity of the roll-up
+	var kids []division.Division
+	if f.Level < 5 {
+		all, err := s.Divisions.Children(ctx, unit, true)
+		if err != nil {
+			return Figures{}, err
+		}
+		for _, k := range all {
+			if k.Level <= 5 {
+				kids = append(kids, k)
+			}
+		}
+	}
+	span := hi - lo + 1
+	for _, k := range kids {
+		span = min(span, ids.Span(k.Level))
+	}
+	child := func(key int64) int { // index in kids of the child holding key, -1 none
+		i := sort.Search(len(kids), func(i int) bool { _, h := kids[i].Range(); return h >= key })
+		if i < len(kids) {
+			if l, _ := kids[i].Range(); l <= key {
+				return i
+			}
+		}
+		return -1
+	}
+
+	// totals, months and roll-up: one read of the base metrics
+	months := map[int]*Month{}
+	for per := from; per <= to; per = nextPeriod(per) {
+		f.Months = append(f.Months, Month{Period: per})
+	}
+	for i := range f.Months {
+		months[f.Months[i].Period] = &f.Months[i]
+	}
+	units := make([]Unit, len(kids))
+	for i, k := range kids {
+		units[i] = Unit{Code: k.Code, Name: k.Name, Level: k.Level, Retired: k.Retired}
+	}
+	own := Unit{Code: unit, Name: f.UnitName, Level: f.Level, Own: true}
+	unitOf := func(key int64) *Unit {
+		if i := child(key); i >= 0 {
+			return &units[i]
+		}
+		return &own
+	}
+	t := &f.Totals
+	err := s.sumFacts(ctx, figureMetrics, lo, hi, from, to, true, span, func(metric string, per int, key, v int64) {
+		u, m := unitOf(key), months[per]
+		switch metric {
+		case MetricAccepted:
+			t.Accepted += v
+			u.Accepted += v
+			m.Accepted += v
+		case MetricCompleted:
+			t.Completed += v
+			u.Completed += v
+			m.Completed += v
+		case MetricOnTime:
+			t.OnTime += v
+			u.OnTime += v
+			m.OnTime += v
+		case MetricAgency:
+			t.Agency += v
+			u.Agency += v
+			m.Agency += v
+		case MetricRejected:
+			t.Rejected += v
+		case MetricRated:
+			t.Rated += v
+			u.Rated += v
+		case MetricRatingSum:
+			t.RatingSum += v
+			u.RatingSum += v
+		default:
+			if l, err := strconv.Atoi(strings.TrimPrefix(metric, metricRating)); err == nil && l >= RatingMin && l <= RatingMax {
+				t.Ratings[l-1] += v
+			}
+		}
+	})
+	if err != nil {
+		return Figures{}, err
+	}
+	for i := range f.Months {
+		m := &f.Months[i]
+		m.OnTimeRate = Ratio{m.OnTime, m.Completed}
+	}
+
+	// breakdowns
+	lab, err := s.figureLabels(ctx, unit, lo, hi)
+	if err != nil {
+		return Figures{}, err
+	}
+	cats := rowsFor(lab.categories, lab.categoryNames)
+	chans := rowsFor(Channels, nil)
+	items := rowsFor(lab.items, lab.itemNames)
+	var metrics []string
+	dims := []struct {
+		dim  string
+		rows []Row
+	}{{DimCategory, cats}, {DimChannel, chans}, {DimItem, items}}
+	index := map[string]*Counts{} // metric → counts of its row
+	field := map[string]int{}     // metric → which count
+	for _, d := range dims {
+		for i := range d.rows {
+			for b, base := range breakdownBases {
+				m := Metric(base, d.dim, d.rows[i].Key)
+				metrics = append(metrics, m)
+				index[m], field[m] = &d.rows[i].Counts, b
+			}
+		}
+	}
+	if len(metrics) > 0 {
+		err = s.sumFacts(ctx, metrics, lo, hi, from, to, false, 0, func(metric string, _ int, _, v int64) {
+			c := index[metric]
+			if c == nil {
+				return
+			}
+			switch field[metric] {
+			case 0:
+				c.Accepted += v
+			case 1:
+				c.Completed += v
+			case 2:
+				c.OnTime += v
+			case 3:
+				c.Agency += v
+			}
+		})
+		if err != nil {
+			return Figures{}, err
+		}
+	}
+
+	// the cases open and overdue today, by unit, category, channel and item
+	catAt := keyIndex(cats)
+	chanAt := keyIndex(chans)
+	itemAt := keyIndex(items)
+	err = s.openOverdue(ctx, lo, hi, f.Today, func(div int64, category, channel, item string, n int64) {
+		t.OpenOverdue += n
+		unitOf(div - div%span).OpenOverdue += n
+		if i, ok := catAt[category]; ok {
+			cats[i].OpenOverdue += n
+		}
+		if i, ok := chanAt[channel]; ok {
+			chans[i].OpenOverdue += n
+		}
+		if i, ok := itemAt[item]; ok {
+			items[i].OpenOverdue += n
+		}
+	})
+	if err != nil {
+		return Figures{}, err
+	}
+
+	// rates, and the rows that make every breakdown add up
+	withOverdue := f.OverdueInRate
+	t.OnTimeRate = t.Counts.onTimeRate(withOverdue)
+	t.Satisfaction = Ratio{t.Ratings[3] + t.Ratings[4], t.Rated}
+	t.AvgRating = Ratio{t.RatingSum, t.Rated}
+	finish := func(rows []Row, keep func(Row) bool) []Row {
+		var sum Counts
+		out := rows[:0]
+		for _, r := range rows {
+			sum.add(r.Counts)
+			if keep(r) {
+				r.OnTimeRate = r.Counts.onTimeRate(withOverdue)
+				out = append(out, r)
+			}
+		}
+		if rest := t.Counts.sub(sum); !rest.zero() {
+			out = append(out, Row{Other: true, Counts: rest, OnTimeRate: rest.onTimeRate(withOverdue)})
+		}
+		return out
+	}
+	f.Categories = finish(cats, func(r Row) bool { return lab.ownCategory[r.Key] || !r.Counts.zero() })
+	f.Channels = finish(chans, func(Row) bool { return true })
+	slices.SortStableFunc(items, func(a, b Row) int {
+		if a.Accepted != b.Accepted {
+			if a.Accepted > b.Accepted {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	rank := 0
+	f.Items = finish(items, func(r Row) bool {
+		rank++
+		return rank <= TopItems && !r.Counts.zero()
+	})
+	for i := range units {
+		u := &units[i]
+		u.OnTimeRate, u.AvgRating = u.Counts.onTimeRate(withOverdue), Ratio{u.RatingSum, u.Rated}
+		if !u.Retired || !u.Counts.zero() || u.Rated > 0 {
+			f.Children = append(f.Children, *u)
+		}
+	}
+	if !own.Counts.zero() || own.Rated > 0 {
+		own.OnTimeRate, own.AvgRating = own.Counts.onTimeRate(withOverdue), Ratio{own.RatingSum, own.Rated}
+		f.Own = &own
+	}
+	return f, nil
+}
+
+func rowsFor(keys []string, names map[string]policy.Text) []Row {
+	out := make([]Row, len(keys))
+	for i, k := range keys {
+		out[i] = Row{Key: k, Name: names[k]}
+	}
+	return out
+}
+
+func keyIndex(rows []Row) map[string]int {
+	m := make(map[string]int, len(rows))
+	for i, r := range rows {
+		m[r.Key] = i
+	}
+	return m
+}
+
+// figureLabels are the categories and items a subtree may have cases of,
+// with their names: the catalogue of the unit, the packs bound to units
+// inside the subtree, and the admins' own items anywhere in it.
+type figureLabels struct {
+	categories    []string
+	categoryNames map[string]policy.Text
+	ownCategory   map[string]bool // in the unit's own catalogue
+	items         []string
+	itemNames     map[string]policy.Text
+}
+
+func (s *Service) figureLabels(ctx context.Context, unit, lo, hi int64) (figureLabels, error) {
+	l := figureLabels{categoryNames: map[string]policy.Text{}, ownCategory: map[string]bool{}, itemNames: map[string]policy.Text{}}
+	addCat := func(c policy.WindowCategory) {
+		if _, ok := l.categoryNames[c.Key]; !ok {
+			l.categories = append(l.categories, c.Key)
+			l.categoryNames[c.Key] = c.Label
+		}
+	}
+	addItem := func(it policy.WindowItem) {
+		if _, ok := l.itemNames[it.Code]; !ok {
+			l.items = append(l.items, it.Code)
+			l.itemNames[it.Code] = it.Name
+		}
+	}
+	if unit != division.Root {
+		cat, err := s.Catalogue(ctx, unit)
+		if err != nil {
+			return l, err
+		}
+		for _, c := range cat.Categories {
+			addCat(c)
+			l.ownCategory[c.Key] = true
+		}
+		for _, it := range cat.Items {
+			addItem(it.WindowItem) // disabled ones too: they may have cases
+		}
+	}
+	for _, pk := range s.Packs.Packs() {
+		if pk.Window == nil {
+			continue
+		}
+		bound := false
+		for _, b := range pk.Bind {
+			if b >= lo && b <= hi {
+				bound = true
+			}
+		}
+		if !bound {
+			continue
+		}
+		for _, c := range pk.Window.Categories {
+			addCat(c)
+		}
+		for _, it := range pk.Window.Items {
+			addItem(it)
+		}
+	}
+	rows, err := s.DB.Query(ctx, `SELECT code, definition FROM service_items WHERE division >= ? AND division <= ? ORDER BY division, code`, lo, hi)
+	if err != nil {
+		return l, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var code, def string
+		if err := rows.Scan(&code, &def); err != nil {
+			return l, err
+		}
+		var it policy.WindowItem
+		if def == "" || json.Unmarshal([]byte(def), &it) != nil {
+			continue
+		}
+		it.Code = code
+		addItem(it)
+	}
+	return l, rows.Err()
+}
+
+// sumFacts sums metrics over the divisions [lo, hi] and the months [from,
+// to] in one read, grouped by metric and, when byPeriod, by month, and, when
+// span > 0, by the unit of that span holding each division (key = division
+// / span * span, as facts.RollUp). It is facts.Sum, Series and RollUp for
+// many metrics at once: a dashboard reads each facts row once.
+func (s *Service) sumFacts(ctx context.Context, metrics []string, lo, hi int64, from, to int, byPeriod bool, span int64,
+	each func(metric string, period int, key, v int64)) error {
+	if len(metrics) == 0 {
+		return nil
+	}
+	perCol, keyCol, group := "0", "0", "metric"
+	var args []any
+	if span > 0 {
+		keyCol = "(division / ?) * ?"
+		args = append(args, span, span)
+	}
+	if byPeriod {
+		perCol = "period"
+		group += ", period"
+	}
+	if span > 0 {
+		group += ", 3"
+	}
+	for _, m := range metrics {
+		args = append(args, m)
+	}
+	args = append(args, lo, hi, from, to)
+	rows, err := s.DB.Query(ctx, `SELECT metric, `+perCol+`, `+keyCol+`, SUM(value) FROM facts
+		WHERE metric IN (`+db.Placeholders(len(metrics))+`) AND division >= ? AND division <= ? AND period >= ? AND period <= ?
+		GROUP BY `+group, args...)
+	if err != nil {
+		return fmt.Errorf("window: figures: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var metric string
+		var per int
+		var key, v int64
+		if err := rows.Scan(&metric, &per, &key, &v); err != nil {
+			return err
+		}
+		each(metric, per, key, v)
+	}
+	return rows.Err()
+}
+
+// openOverdue counts the cases accepted in [lo, hi] that are open and past
+// their deadline on today (waiting for materials does not count: the clock
+// stands still), grouped by accepting unit, category, channel and item.
+func (s *Service) openOverdue(ctx context.Context, lo, hi int64, today int, each func(div int64, category, channel, item string, n int64)) error {
+	rows, err := s.DB.Query(ctx, `SELECT division, category, channel, item_code, COUNT(*) FROM cases
+		WHERE is_open = 1 AND division >= ? AND division <= ? AND deadline > 0 AND deadline < ? AND state <> ?
+		GROUP BY division, category, channel, item_code`, lo, hi, today, StateSupplement)
+	if err != nil {
+		return fmt.Errorf("window: overdue: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var div, n int64
+		var cat, ch, item string
+		if err := rows.Scan(&div, &cat, &ch, &item, &n); err != nil {
+			return err
+		}
+		each(div, cat, ch, item, n)
+	}
+	return rows.Err()
+}

@@ -1,0 +1,86 @@
+package window
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	qrcode "github.com/skip2/go-qrcode"
+)
+
+// QRSVG renders text as a QR code in SVG (medium error correction), drawn
+// from the code's module matrix so it prints sharp at any size and needs no
+// image request.
+func QRSVG(text string) (template.HTML, error) {
+	q, err := qrcode.New(text, qrcode.Medium)
+	if err != nil {
+		return "", err
+	}
+	q.DisableBorder = false
+	bm := q.Bitmap()
+	n := len(bm)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" shape-rendering="crispEdges" role="img" class="qr"><rect width="%d" height="%d" fill="#fff"/><path fill="#000" d="`, n, n, n, n)
+	for y, row := range bm {
+		for x := 0; x < len(row); x++ {
+			if !row[x] {
+				continue
+			}
+			run := 1
+			for x+run < len(row) && row[x+run] {
+				run++
+			}
+			fmt.Fprintf(&b, "M%d %dh%dv1h-%dz", x, y, run, run)
+			x += run - 1
+		}
+	}
+	b.WriteString(`"/></svg>`)
+	return template.HTML(b.String()), nil
+}
+
+// baseURL is the address residents reach this server at, from the request
+// (behind a proxy, --trust-proxy makes the forwarded host count).
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// StatusURL is the public status page of a case number.
+func StatusURL(r *http.Request, number string) string {
+	return baseURL(r) + "/public/case?n=" + url.QueryEscape(number)
+}
+
+type receiptData struct {
+	*caseData
+	Size      string
+	QR        template.HTML
+	StatusURL string
+}
+
+// receipt is the printable acceptance receipt (受理回执), on A4 or on 80-mm
+// thermal paper (?size=80mm), with a QR code to the public status page.
+func (h *HTTP) receipt(w http.ResponseWriter, r *http.Request) {
+	p, c, ok := h.loadCase(w, r)
+	if !ok {
+		return
+	}
+	d, err := h.caseData(r, p, c)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rd := receiptData{caseData: d, Size: r.URL.Query().Get("size"), StatusURL: StatusURL(r, c.Number)}
+	if rd.Size != "80mm" {
+		rd.Size = "a4"
+	}
+	if rd.QR, err = QRSVG(rd.StatusURL); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.R.Page(w, r, http.StatusOK, "window_receipt.html", rd)
+}
