@@ -30,6 +30,8 @@ tmp=$(mktemp)
   echo "## Web"
   echo
   bash scripts/bench-http.sh
+  echo; bash scripts/bench-window-intake.sh # prints its own "## Service window: intake"
+  echo; echo "## Service window: dashboard"; echo; bash scripts/bench-window-dashboard.sh
 } > "$tmp"
 mv "$tmp" "$out"
 echo "wrote $out"

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/shequ-platform/shequ/internal/app"
 	"github.com/shequ-platform/shequ/internal/demo"
@@ -30,7 +31,7 @@ const usage = `shequ — a platform for governing and serving communities (社�
 
 Usage:
   shequ serve     [flags]                      run the web server
-  shequ demo      [--addr A] [--data DIR] [--residents N] [--seed S]
+  shequ demo      [--addr A] [--data DIR] [--residents N] [--cases N] [--seed S]
                                                build the 锡山区 demo jurisdiction (first time) and serve it
   shequ migrate   [flags]                      bring the database schema up to date
   shequ user add NAME --role ROLE --division CODE [--display-name N]
@@ -176,10 +177,11 @@ func serve(ctx context.Context, args []string) error {
 }
 
 func runDemo(ctx context.Context, args []string) error {
-	var residents int
+	var residents, cases int
 	var seed int64
 	cfg, _, err := flags("demo", args, func(fs *flag.FlagSet) {
 		fs.IntVar(&residents, "residents", 0, "residents to generate in the demo jurisdiction (added to those already there)")
+		fs.IntVar(&cases, "cases", 0, "service-window cases to generate over the last six months (when there are none yet)")
 		fs.Int64Var(&seed, "seed", 1, "random seed: the same seed builds the same demo")
 	})
 	if err != nil {
@@ -213,6 +215,11 @@ func runDemo(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	if cases > 0 {
+		if err := demoCases(ctx, a, cases, seed); err != nil {
+			return err
+		}
+	}
 	return a.Serve(ctx, func(addr string) {
 		abs, _ := filepath.Abs(cfg.Data)
 		fmt.Printf("\nShequ demo is running: http://%s/\nData directory: %s\n\nLogins (password: %s):\n", addr, abs, password)
@@ -223,6 +230,27 @@ func runDemo(ctx context.Context, args []string) error {
 		w.Flush()
 		fmt.Println("\nPress Ctrl-C to stop.")
 	})
+}
+
+// demoCases takes in n service-window cases over the last six months at the
+// demo county's windows (internal/demo/cases.go), unless there are cases.
+func demoCases(ctx context.Context, a *app.App, n int, seed int64) error {
+	var have int
+	if err := a.DB.QueryRow(ctx, "SELECT COUNT(*) FROM cases").Scan(&have); err != nil {
+		return err
+	}
+	if have > 0 {
+		fmt.Printf("The window already holds %d cases; none generated.\n", have)
+		return nil
+	}
+	fmt.Printf("Generating %d service-window cases (seed %d) …\n", n, seed)
+	st, err := demo.GenerateCases(ctx, a.Window, a.Access, demo.CaseOptions{N: n, Seed: seed, Today: time.Now()})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Demo cases: %d taken in, %d completed (%d on time), %d open (%d overdue), %d waiting for materials, %d rated.\n",
+		st.Cases, st.Completed, st.OnTime, st.Open, st.Overdue, st.Waiting, st.Rated)
+	return nil
 }
 
 func migrate(ctx context.Context, args []string) error {

@@ -25,6 +25,7 @@ import (
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/db"
+	"github.com/shequ-platform/shequ/internal/window"
 )
 
 // Prefix is where the API lives; mount New's handler at Prefix + "/".
@@ -40,6 +41,7 @@ type Deps struct {
 	Divisions *division.Service
 	Audit     *audit.Log
 	DB        *db.DB
+	Window    *window.Service
 	Version   string
 	// Log receives internal errors (the client only sees "internal").
 	// Optional: slog.Default() when nil.
@@ -105,6 +107,7 @@ func (s *server) build(mux *http.ServeMux) (huma.API, *spec) {
 	s.registerUsers(a)
 	s.registerAudit(a)
 	s.registerFacts(a)
+	s.registerCases(a)
 	return a, &spec{api: a}
 }
 

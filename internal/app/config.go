@@ -3,6 +3,7 @@ package app
 import (
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,6 +28,7 @@ type Config struct {
 	MaxBody         int64
 	LogFormat       string
 	LogLevel        string
+	PublicURL       string
 }
 
 // Option describes one setting, for flags, the environment and the docs.
@@ -49,6 +51,7 @@ var Options = []Option{
 	{"max-body", "10485760", "largest request body in bytes"},
 	{"log-format", "text", "log format: text or json"},
 	{"log-level", "info", "log level: debug, info, warn, error"},
+	{"public-url", "", "address residents reach Shequ at, for the QR codes on receipts and Open311 discovery (e.g. https://shequ.example.gov.cn; default: the address of each request)"},
 }
 
 // KeyFile is where the keys for personal data live.
@@ -66,7 +69,7 @@ func EnvName(flagName string) string {
 
 // Bind registers the options on fs, with defaults taken from the environment.
 func (c *Config) Bind(fs *flag.FlagSet) {
-	str := map[string]*string{"addr": &c.Addr, "data": &c.Data, "db": &c.DB, "policy": &c.Policy, "key-file": &c.Keys, "log-format": &c.LogFormat, "log-level": &c.LogLevel}
+	str := map[string]*string{"addr": &c.Addr, "data": &c.Data, "db": &c.DB, "policy": &c.Policy, "key-file": &c.Keys, "log-format": &c.LogFormat, "log-level": &c.LogLevel, "public-url": &c.PublicURL}
 	for _, o := range Options {
 		def := o.Default
 		if v, ok := os.LookupEnv(EnvName(o.Flag)); ok {
@@ -108,6 +111,13 @@ func (c *Config) DSN() string {
 
 // Validate checks the settings before anything starts.
 func (c *Config) Validate() error {
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--public-url must be an http:// or https:// address, not %q", c.PublicURL)
+		}
+		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
 	}

@@ -105,7 +105,7 @@ func (a *App) routes() (http.Handler, error) {
 	(&registry.HTTP{S: a.Registry, R: rd}).Routes(private)
 	(&registry.FilesHTTP{S: a.Registry, R: rd, Jobs: a.Jobs, Uploads: filepath.Join(a.Cfg.Data, "uploads")}).Routes(private)
 	(&jobs.HTTP{R: a.Jobs, Rd: rd}).Routes(private)
-	(&window.HTTP{S: a.Window, R: rd, Jobs: a.Jobs}).Routes(private)
+	(&window.HTTP{S: a.Window, R: rd, Jobs: a.Jobs, PublicURL: a.Cfg.PublicURL, TrustProxy: a.Cfg.TrustProxy}).Routes(private)
 	(&calendar.HTTP{S: a.Calendar, R: rd}).Routes(private)
 	(&admin.HTTP{Access: a.Access, Divisions: a.DivisionService, Audit: a.Audit, Packs: a.Packs, R: rd}).Routes(private)
 	private.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { rd.Error(w, r, http.StatusNotFound, "") })

@@ -1,4 +1,4 @@
-package registry
+package registry_test
 
 // The registry benchmark harness behind scripts/bench-registry.sh: one step
 // per process (so each step's peak memory is its own), on the demo
@@ -46,12 +46,13 @@ import (
 	"github.com/shequ-platform/shequ/internal/platform/pii"
 	"github.com/shequ-platform/shequ/internal/platform/policy"
 	"github.com/shequ-platform/shequ/internal/platform/tabular"
+	"github.com/shequ-platform/shequ/internal/registry"
 	"github.com/shequ-platform/shequ/internal/registry/pinyin"
 	policypacks "github.com/shequ-platform/shequ/policy"
 )
 
 // benchToday is the day of the generated data and of the service's clock.
-var benchToday = time.Date(2026, 11, 23, 10, 0, 0, 0, china)
+var benchToday = time.Date(2026, 11, 23, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
 const (
 	benchSeed   = 1
@@ -192,7 +193,7 @@ func benchOpen(ctx context.Context, t *testing.T, dir string, fresh bool) (*db.D
 // benchService builds the registry service over d with the key file of the
 // run; build makes the demo jurisdiction (divisions and grids, as `shequ
 // demo` does) first.
-func benchService(ctx context.Context, t *testing.T, d *db.DB, dir string, build bool) *Service {
+func benchService(ctx context.Context, t *testing.T, d *db.DB, dir string, build bool) *registry.Service {
 	t.Helper()
 	al := &audit.Log{DB: d}
 	acc := access.New(d, al, access.Config{})
@@ -210,12 +211,12 @@ func benchService(ctx context.Context, t *testing.T, d *db.DB, dir string, build
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewService(d, al, acc, keys, ds.Store, packs)
-	s.now = func() time.Time { return benchToday }
+	s := registry.NewService(d, al, acc, keys, ds.Store, packs)
+	registry.SetNow(s, func() time.Time { return benchToday })
 	return s
 }
 
-func benchOptions(ctx context.Context, t *testing.T, s *Service, n int) demo.ResidentOptions {
+func benchOptions(ctx context.Context, t *testing.T, s *registry.Service, n int) demo.ResidentOptions {
 	t.Helper()
 	villages, err := demo.DemoVillages(ctx, s.Divisions, demo.County)
 	if err != nil {
@@ -306,9 +307,9 @@ func benchImport(ctx context.Context, t *testing.T, dir string) {
 		r.Register(k)
 	}
 	base := benchResetPeak()
-	params := ImportParams{Division: demo.County, Mode: ModeValidRows, FileName: filepath.Base(path), Locale: "zh-CN"}
+	params := registry.ImportParams{Division: demo.County, Mode: registry.ModeValidRows, FileName: filepath.Base(path), Locale: "zh-CN"}
 	start := time.Now()
-	j, err := r.RunNow(ctx, benchCLI, jobs.Spec{Kind: JobImport, Division: demo.County, Params: params, Input: path}, nil)
+	j, err := r.RunNow(ctx, benchCLI, jobs.Spec{Kind: registry.JobImport, Division: demo.County, Params: params, Input: path}, nil)
 	secs := time.Since(start).Seconds()
 	if err != nil {
 		t.Fatal(err)
@@ -321,9 +322,9 @@ func benchImport(ctx context.Context, t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	if res.Failed != 0 || res.Created != res.Rows {
-		_ = s.RowErrors(ctx, j.ID, func(line int, es Errors, _ []string) error {
+		_ = s.RowErrors(ctx, j.ID, func(line int, es registry.Errors, _ []string) error {
 			if line < 20 {
-				t.Log(line, reasonOf(es))
+				t.Log(line, registry.ReasonOf(es))
 			}
 			return nil
 		})
@@ -461,7 +462,7 @@ func benchSearch(ctx context.Context, t *testing.T, dir string) {
 			}
 			readAs[res.Kind]++
 			hits = append(hits, len(res.Hits))
-			if slices.ContainsFunc(res.Hits, func(h Hit) bool { return h.Name == q.name }) {
+			if slices.ContainsFunc(res.Hits, func(h registry.Hit) bool { return h.Name == q.name }) {
 				found++
 			}
 		}
@@ -498,7 +499,7 @@ func benchExport(ctx context.Context, t *testing.T, dir string) {
 	}
 	d, kind := benchOpen(ctx, t, dir, false)
 	s := benchService(ctx, t, d, dir, false)
-	ep := ExportParams{Ledger: LedgerRegistered, Division: demo.County, Format: format, Locale: "zh-CN"}
+	ep := registry.ExportParams{Ledger: registry.LedgerRegistered, Division: demo.County, Format: format, Locale: "zh-CN"}
 	out := filepath.Join(dir, "export-"+kind+"."+format)
 	base := benchResetPeak()
 	f, err := os.Create(out)

@@ -13,28 +13,27 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/db"
+	"github.com/shequ-platform/shequ/internal/platform/pii"
 	"github.com/shequ-platform/shequ/internal/platform/web"
 )
 
-// Attachments (scans of materials, photos) are files under
-// <data>/attachments/<case id / 1000>/<case id>/<sha256><ext>; the database
-// keeps their name, type, size and hash. docs/operations.md says how they are
-// backed up with the database.
+// Attachments (scans of ID cards and other materials, photos) are files
+// under <data>/attachments/<case id / 1000>/<case id>/<sha256>.enc, each
+// encrypted with the personal-data key (SM4-GCM, like ID numbers): a copied
+// data directory shows nothing. The database keeps their name, type, size
+// and the hash of the plain content. docs/operations.md says how they are
+// backed up with the database and the key file.
 const MaxAttachment = 8 << 20
 
 // attachmentTypes are the accepted types (sniffed from the content, not
-// trusted from the client) and their file extensions.
-var attachmentTypes = map[string]string{
-	"image/jpeg":      ".jpg",
-	"image/png":       ".png",
-	"image/webp":      ".webp",
-	"application/pdf": ".pdf",
-}
+// trusted from the client).
+var attachmentTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "application/pdf": true}
 
 // Attach stores a file on a case the principal may act on (window.intake or
 // window.handle where it is accepted or handled). The file is written before
@@ -55,6 +54,25 @@ func (s *Service) Attach(ctx context.Context, p *access.Principal, id int64, nam
 	if utf8.RuneCountInString(name) > 120 {
 		name = string([]rune(name)[:120])
 	}
+	data, err := io.ReadAll(io.LimitReader(r, MaxAttachment+1))
+	if err != nil {
+		if web.BodyTooLarge(err) {
+			return Attachment{}, Errors{{Field: "file", Code: "file_size", Arg: strconv.Itoa(MaxAttachment >> 20)}}
+		}
+		return Attachment{}, err
+	}
+	if len(data) > MaxAttachment {
+		return Attachment{}, Errors{{Field: "file", Code: "file_size", Arg: strconv.Itoa(MaxAttachment >> 20)}}
+	}
+	ctype := http.DetectContentType(data)
+	if len(data) == 0 || !attachmentTypes[ctype] {
+		return Attachment{}, Errors{{Field: "file", Code: "file_type"}}
+	}
+	sum := sha256.Sum256(data)
+	sealed, err := s.Keys.Encrypt(string(data))
+	if err != nil {
+		return Attachment{}, err
+	}
 	dir := filepath.Join(s.Attachments, strconv.FormatInt(c.ID/1000, 10), strconv.FormatInt(c.ID, 10))
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return Attachment{}, err
@@ -64,52 +82,33 @@ func (s *Service) Attach(ctx context.Context, p *access.Principal, id int64, nam
 		return Attachment{}, err
 	}
 	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	head := make([]byte, 512)
-	n, err := io.ReadFull(r, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+	if _, err := tmp.WriteString(sealed); err != nil {
+		tmp.Close()
 		return Attachment{}, err
 	}
-	head = head[:n]
-	ctype := http.DetectContentType(head)
-	ext, ok := attachmentTypes[ctype]
-	if n == 0 || !ok {
-		return Attachment{}, Errors{{Field: "file", Code: "file_type"}}
-	}
-	h := sha256.New()
-	size, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(io.MultiReader(bytes.NewReader(head), r), MaxAttachment+1))
-	if err != nil {
-		if web.BodyTooLarge(err) {
-			return Attachment{}, Errors{{Field: "file", Code: "file_size", Arg: strconv.Itoa(MaxAttachment >> 20)}}
-		}
-		return Attachment{}, err
-	}
-	if size > MaxAttachment {
-		return Attachment{}, Errors{{Field: "file", Code: "file_size", Arg: strconv.Itoa(MaxAttachment >> 20)}}
-	}
-	sum := hex.EncodeToString(h.Sum(nil))
 	if err := tmp.Close(); err != nil {
 		return Attachment{}, err
 	}
-	final := filepath.Join(dir, sum+ext)
+	final := filepath.Join(dir, hex.EncodeToString(sum[:])+".enc")
 	if err := os.Rename(tmp.Name(), final); err != nil {
 		return Attachment{}, err
 	}
 	rel, _ := filepath.Rel(s.Attachments, final)
-	a := Attachment{CaseID: c.ID, Name: name, ContentType: ctype, Size: size, SHA256: sum, Path: filepath.ToSlash(rel),
-		UploadedAt: db.Now(), UploadedBy: audit.ActorFrom(ctx).Name}
+	a := Attachment{CaseID: c.ID, Name: name, ContentType: ctype, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]),
+		Path: filepath.ToSlash(rel), UploadedAt: db.Now(), UploadedBy: audit.ActorFrom(ctx).Name}
 	err = s.DB.Tx(ctx, func(ctx context.Context) error {
 		if err := s.st.addAttachment(ctx, &a); err != nil {
 			return err
 		}
 		return s.Audit.Write(ctx, audit.Entry{Action: audit.Create, Entity: "case_attachment", EntityID: strconv.FormatInt(a.ID, 10),
-			Division: c.Division, Changes: []audit.Change{{Field: "case", After: c.Number}, {Field: "name", After: name}, {Field: "size", After: size}}})
+			Division: c.Division, Changes: []audit.Change{{Field: "case", After: c.Number}, {Field: "name", After: name}, {Field: "size", After: a.Size}}})
 	})
 	return a, err
 }
 
-// Attachment opens an attachment of a case the principal may see.
-func (s *Service) Attachment(ctx context.Context, p *access.Principal, id, aid int64) (Attachment, *os.File, error) {
+// Attachment reads and decrypts an attachment of a case the principal may
+// see.
+func (s *Service) Attachment(ctx context.Context, p *access.Principal, id, aid int64) (Attachment, []byte, error) {
 	c, err := s.Get(ctx, p, id)
 	if err != nil {
 		return Attachment{}, nil, err
@@ -119,12 +118,70 @@ func (s *Service) Attachment(ctx context.Context, p *access.Principal, id, aid i
 		return Attachment{}, nil, err
 	}
 	for _, a := range as {
-		if a.ID == aid {
-			f, err := os.Open(filepath.Join(s.Attachments, filepath.FromSlash(a.Path)))
-			return a, f, err
+		if a.ID != aid {
+			continue
 		}
+		sealed, err := os.ReadFile(filepath.Join(s.Attachments, filepath.FromSlash(a.Path)))
+		if err != nil {
+			return a, nil, err
+		}
+		plain, err := s.Keys.Decrypt(string(sealed))
+		return a, []byte(plain), err
 	}
 	return Attachment{}, nil, db.ErrNotFound
+}
+
+// reencryptAttachments rewrites the attachment files not sealed with the
+// current key version, each through a temporary file and a rename.
+func (s *Service) reencryptAttachments(ctx context.Context) (int64, error) {
+	rows, err := s.DB.Query(ctx, `SELECT path FROM case_attachments ORDER BY id`)
+	if err != nil {
+		return 0, err
+	}
+	var paths []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		paths = append(paths, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, rel := range paths {
+		path := filepath.Join(s.Attachments, filepath.FromSlash(rel))
+		sealed, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // a lost file is reported when opened, not here
+		}
+		if err != nil {
+			return n, err
+		}
+		if pii.Version(string(sealed)) == s.Keys.Current() {
+			continue
+		}
+		plain, err := s.Keys.Decrypt(string(sealed))
+		if err != nil {
+			return n, fmt.Errorf("attachment %s: %w", rel, err)
+		}
+		resealed, err := s.Keys.Encrypt(plain)
+		if err != nil {
+			return n, err
+		}
+		tmp := path + ".rotate"
+		if err := os.WriteFile(tmp, []byte(resealed), 0o640); err != nil {
+			return n, err
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 func (h *HTTP) upload(w http.ResponseWriter, r *http.Request) {
@@ -171,17 +228,15 @@ func (h *HTTP) download(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	aid, _ := strconv.ParseInt(r.PathValue("aid"), 10, 64)
-	a, f, err := h.S.Attachment(r.Context(), p, c.ID, aid)
+	a, data, err := h.S.Attachment(r.Context(), p, c.ID, aid)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	defer f.Close()
 	w.Header().Set("Content-Type", a.ContentType)
 	w.Header().Set("Content-Disposition", "inline; filename*=UTF-8''"+pathEscape(a.Name))
 	w.Header().Set("Cache-Control", "private, no-store")
-	st, _ := f.Stat()
-	http.ServeContent(w, r, "", st.ModTime(), f)
+	http.ServeContent(w, r, "", time.UnixMilli(a.UploadedAt), bytes.NewReader(data))
 }
 
 func pathEscape(s string) string {

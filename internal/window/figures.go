@@ -15,11 +15,13 @@ package window
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shequ-platform/shequ/internal/division"
@@ -144,8 +146,12 @@ type Row struct {
 	// beyond the top ones, and keys no catalogue of the subtree knows any
 	// more. With it, a breakdown always adds up to the totals.
 	Other bool
+	// Counts: a breakdown by category has accepted, completed, on time and
+	// open overdue; by channel and by item only accepted and open overdue
+	// (the rest stays 0). Agency is not broken down.
 	Counts
-	OnTimeRate Ratio
+	OnTimeRate Ratio // categories only
+	Share      Ratio // of the accepted cases
 }
 
 // Unit is one row of the roll-up: a child unit, or the unit's own window.
@@ -179,8 +185,8 @@ type Figures struct {
 	Totals        Totals
 	Months        []Month
 	Categories    []Row // in catalogue order, then Other
-	Channels      []Row // window, phone, online, then Other (empty in practice)
-	Items         []Row // the TopItems most accepted, then Other
+	Channels      []Row // window, phone, online, then Other (empty in practice); accepted and overdue only
+	Items         []Row // the TopItems most accepted, then Other; accepted and overdue only
 	// Children are the child units (villages of a township, townships of a
 	// county …) in code order; retired ones only when they have figures.
 	Children []Unit
@@ -218,8 +224,8 @@ var figureMetrics = func() []string {
 	return m
 }()
 
-// Bases broken down by category, channel and item.
-var breakdownBases = []string{MetricAccepted, MetricCompleted, MetricOnTime, MetricAgency}
+// Metrics of the month series.
+var seriesMetrics = []string{MetricAccepted, MetricCompleted, MetricOnTime, MetricAgency}
 
 // Figures returns the window's figures of the subtree of unit over the
 // months from … to (YYYYMM, inclusive). p needs window.view at unit;
@@ -283,7 +289,6 @@ func (s *Service) Figures(ctx context.Context, p *access.Principal, unit int64, 
 		return -1
 	}
 
-	// totals, months and roll-up: one read of the base metrics
 	months := map[int]*Month{}
 	for per := from; per <= to; per = nextPeriod(per) {
 		f.Months = append(f.Months, Month{Period: per})
@@ -296,46 +301,146 @@ func (s *Service) Figures(ctx context.Context, p *access.Principal, unit int64, 
 		units[i] = Unit{Code: k.Code, Name: k.Name, Level: k.Level, Retired: k.Retired}
 	}
 	own := Unit{Code: unit, Name: f.UnitName, Level: f.Level, Own: true}
-	unitOf := func(key int64) *Unit {
-		if i := child(key); i >= 0 {
+	unitOf := func(div int64) *Unit {
+		if i := child(div - div%span); i >= 0 {
 			return &units[i]
 		}
 		return &own
 	}
 	t := &f.Totals
-	err := s.sumFacts(ctx, figureMetrics, lo, hi, from, to, true, span, func(metric string, per int, key, v int64) {
-		u, m := unitOf(key), months[per]
-		switch metric {
-		case MetricAccepted:
-			t.Accepted += v
-			u.Accepted += v
-			m.Accepted += v
-		case MetricCompleted:
-			t.Completed += v
-			u.Completed += v
-			m.Completed += v
-		case MetricOnTime:
-			t.OnTime += v
-			u.OnTime += v
-			m.OnTime += v
-		case MetricAgency:
-			t.Agency += v
-			u.Agency += v
-			m.Agency += v
-		case MetricRejected:
-			t.Rejected += v
-		case MetricRated:
-			t.Rated += v
-			u.Rated += v
-		case MetricRatingSum:
-			t.RatingSum += v
-			u.RatingSum += v
-		default:
-			if l, err := strconv.Atoi(strings.TrimPrefix(metric, metricRating)); err == nil && l >= RatingMin && l <= RatingMax {
-				t.Ratings[l-1] += v
+
+	// Four independent reads, at the same time (each fills its own part):
+	// totals and roll-up, the months, the breakdowns, the overdue cases.
+	var lab figureLabels
+	var cats, chans, items []Row
+	type overdueRow struct {
+		div                     int64
+		category, channel, item string
+		n                       int64
+	}
+	var overdue []overdueRow
+	err := parallel(ctx,
+		// totals and roll-up: the base metrics by accepting unit (the order
+		// of the facts' key, so the database streams them)
+		func() error {
+			return s.sumFacts(ctx, figureMetrics, lo, hi, from, to, byDivision, func(metric string, div, v int64) {
+				u := unitOf(div)
+				switch metric {
+				case MetricAccepted:
+					t.Accepted += v
+					u.Accepted += v
+				case MetricCompleted:
+					t.Completed += v
+					u.Completed += v
+				case MetricOnTime:
+					t.OnTime += v
+					u.OnTime += v
+				case MetricAgency:
+					t.Agency += v
+					u.Agency += v
+				case MetricRejected:
+					t.Rejected += v
+				case MetricRated:
+					t.Rated += v
+					u.Rated += v
+				case MetricRatingSum:
+					t.RatingSum += v
+					u.RatingSum += v
+				default:
+					if l, err := strconv.Atoi(strings.TrimPrefix(metric, metricRating)); err == nil && l >= RatingMin && l <= RatingMax {
+						t.Ratings[l-1] += v
+					}
+				}
+			})
+		},
+		// month by month
+		func() error {
+			return s.sumFacts(ctx, seriesMetrics, lo, hi, from, to, byPeriod, func(metric string, per, v int64) {
+				m := months[int(per)]
+				if m == nil {
+					return
+				}
+				switch metric {
+				case MetricAccepted:
+					m.Accepted += v
+				case MetricCompleted:
+					m.Completed += v
+				case MetricOnTime:
+					m.OnTime += v
+				case MetricAgency:
+					m.Agency += v
+				}
+			})
+		},
+		// breakdowns: accepted, completed and on time by category; accepted
+		// by channel and by item (each metric read costs units × months
+		// rows, so only what the dashboard shows; agency is not broken down)
+		func() error {
+			var err error
+			if lab, err = s.figureLabels(ctx, unit, lo, hi); err != nil {
+				return err
 			}
-		}
-	})
+			cats, chans, items = rowsFor(lab.categories, lab.categoryNames), rowsFor(Channels, nil), rowsFor(lab.items, lab.itemNames)
+			index := map[string]*int64{} // metric → the count it adds to
+			var metrics []string
+			want := func(base, dim string, r *Row) {
+				m := Metric(base, dim, r.Key)
+				metrics = append(metrics, m)
+				switch base {
+				case MetricAccepted:
+					index[m] = &r.Accepted
+				case MetricCompleted:
+					index[m] = &r.Completed
+				case MetricOnTime:
+					index[m] = &r.OnTime
+				}
+			}
+			read := func() error {
+				err := s.sumFacts(ctx, metrics, lo, hi, from, to, byMetric, func(metric string, _, v int64) {
+					if c := index[metric]; c != nil {
+						*c += v
+					}
+				})
+				metrics = metrics[:0]
+				return err
+			}
+			for i := range cats {
+				for _, base := range []string{MetricAccepted, MetricCompleted, MetricOnTime} {
+					want(base, DimCategory, &cats[i])
+				}
+			}
+			for i := range chans {
+				want(MetricAccepted, DimChannel, &chans[i])
+			}
+			for i := range items {
+				want(MetricAccepted, DimItem, &items[i])
+			}
+			if err := read(); err != nil {
+				return err
+			}
+			slices.SortStableFunc(items, func(a, b Row) int {
+				if a.Accepted != b.Accepted {
+					if a.Accepted > b.Accepted {
+						return -1
+					}
+					return 1
+				}
+				return strings.Compare(a.Key, b.Key)
+			})
+			top := 0
+			for top < len(items) && top < TopItems && items[top].Accepted > 0 {
+				top++
+			}
+			items = items[:top]
+			return nil
+		},
+		// the cases open and overdue today
+		func() error {
+			return s.openOverdue(ctx, lo, hi, f.Today, func(div int64, category, channel, item string, n int64) {
+				overdue = append(overdue, overdueRow{div, category, channel, item, n})
+			})
+		},
+	)
 	if err != nil {
 		return Figures{}, err
 	}
@@ -343,72 +448,19 @@ func (s *Service) Figures(ctx context.Context, p *access.Principal, unit int64, 
 		m := &f.Months[i]
 		m.OnTimeRate = Ratio{m.OnTime, m.Completed}
 	}
-
-	// breakdowns
-	lab, err := s.figureLabels(ctx, unit, lo, hi)
-	if err != nil {
-		return Figures{}, err
-	}
-	cats := rowsFor(lab.categories, lab.categoryNames)
-	chans := rowsFor(Channels, nil)
-	items := rowsFor(lab.items, lab.itemNames)
-	var metrics []string
-	dims := []struct {
-		dim  string
-		rows []Row
-	}{{DimCategory, cats}, {DimChannel, chans}, {DimItem, items}}
-	index := map[string]*Counts{} // metric → counts of its row
-	field := map[string]int{}     // metric → which count
-	for _, d := range dims {
-		for i := range d.rows {
-			for b, base := range breakdownBases {
-				m := Metric(base, d.dim, d.rows[i].Key)
-				metrics = append(metrics, m)
-				index[m], field[m] = &d.rows[i].Counts, b
-			}
+	catAt, chanAt, itemAt := keyIndex(cats), keyIndex(chans), keyIndex(items)
+	for _, o := range overdue {
+		t.OpenOverdue += o.n
+		unitOf(o.div).OpenOverdue += o.n
+		if i, ok := catAt[o.category]; ok {
+			cats[i].OpenOverdue += o.n
 		}
-	}
-	if len(metrics) > 0 {
-		err = s.sumFacts(ctx, metrics, lo, hi, from, to, false, 0, func(metric string, _ int, _, v int64) {
-			c := index[metric]
-			if c == nil {
-				return
-			}
-			switch field[metric] {
-			case 0:
-				c.Accepted += v
-			case 1:
-				c.Completed += v
-			case 2:
-				c.OnTime += v
-			case 3:
-				c.Agency += v
-			}
-		})
-		if err != nil {
-			return Figures{}, err
+		if i, ok := chanAt[o.channel]; ok {
+			chans[i].OpenOverdue += o.n
 		}
-	}
-
-	// the cases open and overdue today, by unit, category, channel and item
-	catAt := keyIndex(cats)
-	chanAt := keyIndex(chans)
-	itemAt := keyIndex(items)
-	err = s.openOverdue(ctx, lo, hi, f.Today, func(div int64, category, channel, item string, n int64) {
-		t.OpenOverdue += n
-		unitOf(div - div%span).OpenOverdue += n
-		if i, ok := catAt[category]; ok {
-			cats[i].OpenOverdue += n
+		if i, ok := itemAt[o.item]; ok {
+			items[i].OpenOverdue += o.n
 		}
-		if i, ok := chanAt[channel]; ok {
-			chans[i].OpenOverdue += n
-		}
-		if i, ok := itemAt[item]; ok {
-			items[i].OpenOverdue += n
-		}
-	})
-	if err != nil {
-		return Figures{}, err
 	}
 
 	// rates, and the rows that make every breakdown add up
@@ -416,37 +468,38 @@ func (s *Service) Figures(ctx context.Context, p *access.Principal, unit int64, 
 	t.OnTimeRate = t.Counts.onTimeRate(withOverdue)
 	t.Satisfaction = Ratio{t.Ratings[3] + t.Ratings[4], t.Rated}
 	t.AvgRating = Ratio{t.RatingSum, t.Rated}
-	finish := func(rows []Row, keep func(Row) bool) []Row {
+	// a breakdown's rows, then the rest: items beyond the top ones, keys no
+	// catalogue knows (agency is not broken down)
+	finish := func(rows []Row, full bool, keep func(Row) bool) []Row {
 		var sum Counts
 		out := rows[:0]
 		for _, r := range rows {
 			sum.add(r.Counts)
 			if keep(r) {
-				r.OnTimeRate = r.Counts.onTimeRate(withOverdue)
+				if full {
+					r.OnTimeRate = r.Counts.onTimeRate(withOverdue)
+				}
+				r.Share = Ratio{r.Accepted, t.Accepted}
 				out = append(out, r)
 			}
 		}
-		if rest := t.Counts.sub(sum); !rest.zero() {
-			out = append(out, Row{Other: true, Counts: rest, OnTimeRate: rest.onTimeRate(withOverdue)})
+		rest := t.Counts.sub(sum)
+		rest.Agency = 0
+		if !full {
+			rest.Completed, rest.OnTime = 0, 0
+		}
+		if !rest.zero() {
+			r := Row{Other: true, Counts: rest, Share: Ratio{rest.Accepted, t.Accepted}}
+			if full {
+				r.OnTimeRate = rest.onTimeRate(withOverdue)
+			}
+			out = append(out, r)
 		}
 		return out
 	}
-	f.Categories = finish(cats, func(r Row) bool { return lab.ownCategory[r.Key] || !r.Counts.zero() })
-	f.Channels = finish(chans, func(Row) bool { return true })
-	slices.SortStableFunc(items, func(a, b Row) int {
-		if a.Accepted != b.Accepted {
-			if a.Accepted > b.Accepted {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.Key, b.Key)
-	})
-	rank := 0
-	f.Items = finish(items, func(r Row) bool {
-		rank++
-		return rank <= TopItems && !r.Counts.zero()
-	})
+	f.Categories = finish(cats, true, func(r Row) bool { return lab.ownCategory[r.Key] || !r.Counts.zero() })
+	f.Channels = finish(chans, false, func(Row) bool { return true })
+	f.Items = finish(items, false, func(Row) bool { return true })
 	for i := range units {
 		u := &units[i]
 		u.OnTimeRate, u.AvgRating = u.Counts.onTimeRate(withOverdue), Ratio{u.RatingSum, u.Rated}
@@ -555,34 +608,62 @@ func (s *Service) figureLabels(ctx context.Context, unit, lo, hi int64) (figureL
 	return l, rows.Err()
 }
 
+// parallel runs fns at the same time and returns their errors joined: the
+// reads of one dashboard are independent, and the databases serve them on
+// several connections. Inside a transaction (one connection) they run one
+// after the other.
+func parallel(ctx context.Context, fns ...func() error) error {
+	errs := make([]error, len(fns))
+	if db.InTx(ctx) {
+		for i, fn := range fns {
+			errs[i] = fn()
+		}
+		return errors.Join(errs...)
+	}
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// How sumFacts groups.
+const (
+	byMetric   = iota // one sum per metric
+	byDivision        // per metric and division: the order of the facts' key, streamed
+	byPeriod          // per metric and month
+)
+
 // sumFacts sums metrics over the divisions [lo, hi] and the months [from,
-// to] in one read, grouped by metric and, when byPeriod, by month, and, when
-// span > 0, by the unit of that span holding each division (key = division
-// / span * span, as facts.RollUp). It is facts.Sum, Series and RollUp for
-// many metrics at once: a dashboard reads each facts row once.
-func (s *Service) sumFacts(ctx context.Context, metrics []string, lo, hi int64, from, to int, byPeriod bool, span int64,
-	each func(metric string, period int, key, v int64)) error {
+// to] in one read, grouped by metric and, as by says, by division or month;
+// each gets the metric, the division or month (0 byMetric) and the sum. It
+// is facts.Sum, RollUp and Series for many metrics at once: a dashboard
+// reads each facts row once. (Grouping by division rather than by child
+// unit lets the database stream in key order instead of sorting; the
+// roll-up to the children is done by the caller.)
+func (s *Service) sumFacts(ctx context.Context, metrics []string, lo, hi int64, from, to int, by int,
+	each func(metric string, key, v int64)) error {
 	if len(metrics) == 0 {
 		return nil
 	}
-	perCol, keyCol, group := "0", "0", "metric"
-	var args []any
-	if span > 0 {
-		keyCol = "(division / ?) * ?"
-		args = append(args, span, span)
+	keyCol, group := "0", "metric"
+	switch by {
+	case byDivision:
+		keyCol, group = "division", "metric, division"
+	case byPeriod:
+		keyCol, group = "period", "metric, period"
 	}
-	if byPeriod {
-		perCol = "period"
-		group += ", period"
-	}
-	if span > 0 {
-		group += ", 3"
-	}
+	args := make([]any, 0, len(metrics)+4)
 	for _, m := range metrics {
 		args = append(args, m)
 	}
 	args = append(args, lo, hi, from, to)
-	rows, err := s.DB.Query(ctx, `SELECT metric, `+perCol+`, `+keyCol+`, SUM(value) FROM facts
+	rows, err := s.DB.Query(ctx, `SELECT metric, `+keyCol+`, SUM(value) FROM facts
 		WHERE metric IN (`+db.Placeholders(len(metrics))+`) AND division >= ? AND division <= ? AND period >= ? AND period <= ?
 		GROUP BY `+group, args...)
 	if err != nil {
@@ -591,12 +672,11 @@ func (s *Service) sumFacts(ctx context.Context, metrics []string, lo, hi int64, 
 	defer rows.Close()
 	for rows.Next() {
 		var metric string
-		var per int
 		var key, v int64
-		if err := rows.Scan(&metric, &per, &key, &v); err != nil {
+		if err := rows.Scan(&metric, &key, &v); err != nil {
 			return err
 		}
-		each(metric, per, key, v)
+		each(metric, key, v)
 	}
 	return rows.Err()
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/db"
 	"github.com/shequ-platform/shequ/internal/platform/db/dbtest"
+	"github.com/shequ-platform/shequ/internal/platform/facts"
 	"github.com/shequ-platform/shequ/internal/platform/jobs"
 	"github.com/shequ-platform/shequ/internal/platform/web"
 	"github.com/shequ-platform/shequ/internal/window"
@@ -136,10 +137,17 @@ func figCheckSums(t *testing.T, fs window.Figures) {
 			sum.Accepted += r.Accepted
 			sum.Completed += r.Completed
 			sum.OnTime += r.OnTime
-			sum.Agency += r.Agency
 			sum.OpenOverdue += r.OpenOverdue
+			if r.Agency != 0 {
+				t.Errorf("%s: agency is not broken down: %+v", name, r)
+			}
 		}
-		wantCounts(t, name+" of "+strconv.FormatInt(fs.Unit, 10), sum, fs.Totals.Counts)
+		want := fs.Totals.Counts
+		want.Agency = 0
+		if name != "categories" { // channels and items: accepted and overdue only
+			want.Completed, want.OnTime = 0, 0
+		}
+		wantCounts(t, name+" of "+strconv.FormatInt(fs.Unit, 10), sum, want)
 	}
 	var m window.Counts
 	for _, x := range fs.Months {
@@ -264,7 +272,7 @@ func TestFiguresParentIsSumOfChildren(t *testing.T) {
 			}
 			cat[r.Key] = r.Counts
 		}
-		wantCounts(t, "convenience", cat["convenience"], window.Counts{Accepted: 6, Completed: 4, OnTime: 3, Agency: 1, OpenOverdue: 1})
+		wantCounts(t, "convenience", cat["convenience"], window.Counts{Accepted: 6, Completed: 4, OnTime: 3, OpenOverdue: 1})
 		wantCounts(t, "civil_affairs", cat["civil_affairs"], window.Counts{Accepted: 1, OpenOverdue: 1})
 		if _, ok := cat["health"]; !ok {
 			t.Fatal("the unit's own categories are listed even without cases")
@@ -272,7 +280,8 @@ func TestFiguresParentIsSumOfChildren(t *testing.T) {
 		if fs.Categories[0].Name.Get("zh-CN") == "" {
 			t.Fatalf("category without name: %+v", fs.Categories[0])
 		}
-		if len(fs.Channels) != 3 || fs.Channels[0].Key != window.ChannelWindow || fs.Channels[0].Accepted != 6 || fs.Channels[1].Accepted != 1 || fs.Channels[1].OpenOverdue != 1 {
+		if len(fs.Channels) != 3 || fs.Channels[0].Key != window.ChannelWindow || fs.Channels[0].Accepted != 6 || fs.Channels[1].Accepted != 1 ||
+			fs.Channels[1].OpenOverdue != 1 || fs.Channels[0].Share.Percent() != "85.7%" {
 			t.Fatalf("channels %+v", fs.Channels)
 		}
 		if len(fs.Items) != 2 || fs.Items[0].Key != "XS-BM-01" || fs.Items[0].Accepted != 6 || fs.Items[1].Key != "XS-MZ-02" {
@@ -446,4 +455,51 @@ func TestDashboardPage(t *testing.T) {
 		!strings.Contains(w.Body.String(), "月份不正确") {
 		t.Fatalf("bad month: %d", w.Code)
 	}
+}
+
+// The rows of a breakdown add up to the totals: the top items, then the
+// rest; keys no catalogue knows any more go to "other".
+func TestFiguresOtherRowsAndTopItems(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		f.figAt(figToday)
+		add := func(metric string, n int64) {
+			if err := facts.Add(f.ctx, d, villageA, 202603, metric, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		codes := []string{"XS-BM-01", "XS-BM-02", "XS-BM-03", "XS-BM-04", "XS-BM-05", "XS-BM-06", "XS-BM-07", "XS-BM-08",
+			"XS-NF-01", "XS-NF-02", "XS-LD-01", "XS-LD-02"}
+		for i, c := range codes {
+			add(window.Metric(window.MetricAccepted, window.DimItem, c), int64(12-i))
+		}
+		add(window.Metric(window.MetricAccepted, window.DimItem, "XS-GONE-1"), 5) // an item since removed
+		add(window.MetricAccepted, 83)
+		add(window.Metric(window.MetricAccepted, window.DimCategory, "convenience"), 50)
+		add(window.Metric(window.MetricAccepted, window.DimCategory, "civil_affairs"), 28)
+		add(window.Metric(window.MetricAccepted, window.DimCategory, "gone_category"), 5)
+		add(window.Metric(window.MetricAccepted, window.DimChannel, window.ChannelWindow), 80)
+		add(window.Metric(window.MetricAccepted, window.DimChannel, window.ChannelPhone), 3)
+		fs, err := f.svc.Figures(f.ctx, f.admin, county, 202601, 202603)
+		if err != nil {
+			t.Fatal(err)
+		}
+		figCheckSums(t, fs)
+		if len(fs.Items) != window.TopItems+1 || fs.Items[0].Key != "XS-BM-01" || fs.Items[0].Accepted != 12 ||
+			fs.Items[window.TopItems-1].Accepted != 3 || !fs.Items[window.TopItems].Other || fs.Items[window.TopItems].Accepted != 2+1+5 {
+			t.Fatalf("items %+v", fs.Items)
+		}
+		if fs.Items[0].Name.Get("zh-CN") == "" || fs.Items[0].Share.Percent() != "14.5%" {
+			t.Fatalf("first item %+v", fs.Items[0])
+		}
+		last := fs.Categories[len(fs.Categories)-1]
+		if !last.Other || last.Accepted != 5 {
+			t.Fatalf("categories %+v", fs.Categories)
+		}
+		for _, r := range fs.Channels {
+			if r.Other {
+				t.Fatalf("channels %+v", fs.Channels)
+			}
+		}
+	})
 }

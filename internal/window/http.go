@@ -24,6 +24,10 @@ type HTTP struct {
 	S    *Service
 	R    *web.Renderer
 	Jobs *jobs.Runner
+	// PublicURL and TrustProxy decide the address printed in QR codes
+	// (see BaseURL).
+	PublicURL  string
+	TrustProxy bool
 }
 
 // Routes registers the staff pages (mount behind login).

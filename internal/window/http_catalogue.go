@@ -111,7 +111,7 @@ func materialsText(ms []policy.WindowMaterial) string {
 	for _, m := range ms {
 		fmt.Fprintf(&b, "%s: %s", m.Key, m.Label[policy.DefaultLocale])
 		if m.Optional {
-			b.WriteString(" (optional)")
+			b.WriteString("（选交）")
 		}
 		b.WriteByte('\n')
 	}
@@ -270,7 +270,9 @@ func (h *HTTP) saveItem(w http.ResponseWriter, r *http.Request) {
 	}
 	it.Fields = nil
 	if s := strings.TrimSpace(f.Get("fields")); s != "" {
-		if err := yaml.Unmarshal([]byte(s), &it.Fields); err != nil {
+		dec := yaml.NewDecoder(strings.NewReader(s))
+		dec.KnownFields(true) // a misspelt key is an error, not silently dropped
+		if err := dec.Decode(&it.Fields); err != nil {
 			d.Errors["fields"] = i18n.T(d.Locale, "window.error.fields_format", err.Error())
 		} else if e := checkFieldDefs(it.Fields); e != "" {
 			d.Errors["fields"] = i18n.T(d.Locale, "window.error.fields_format", e)

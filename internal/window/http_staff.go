@@ -100,6 +100,9 @@ type deskData struct {
 	QueryPrefix string
 	Handler     int64
 	ByHandler   []HandlerCount
+	// CalendarYear is a year whose official holidays are not entered yet
+	// (deadlines in it count weekends only), 0 when all is well.
+	CalendarYear int
 }
 
 type caseRow struct {
@@ -166,17 +169,25 @@ func (h *HTTP) desk(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if k, ok := cal.(interface{ Known(year int) bool }); ok {
+		y := d.Today / 10000
+		if !k.Known(y) {
+			d.CalendarYear = y
+		} else if d.Today/100%100 >= 10 && !k.Known(y+1) {
+			d.CalendarYear = y + 1
+		}
+	}
 	d.Cases, d.More = h.rows(r.Context(), list.Cases, d.Today, cal.AddWorkingDays(d.Today, DueSoonDays)), list.More
 	for _, c := range []struct {
 		view string
 		n    *int
 	}{{ViewOverdue, &d.Overdue}, {ViewDueSoon, &d.DueSoon}, {ViewMine, &d.Mine}} {
-		l, err := h.S.List(r.Context(), p, Filter{Unit: d.Unit, View: c.view, Limit: 100})
+		n, err := h.S.Count(r.Context(), p, Filter{Unit: d.Unit, View: c.view})
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		*c.n = len(l.Cases)
+		*c.n = n
 	}
 	v := url.Values{}
 	if d.Unit > 0 {
@@ -507,6 +518,9 @@ func (h *HTTP) caseData(r *http.Request, p *access.Principal, c Case) (*caseData
 		} else {
 			d.Can[kind] = p.CanAt(permFor(kind), c.Holder)
 		}
+	}
+	if d.Can[ActComplete] && d.ItemKnown && levelRank(c.HolderLevel) < levelRank(d.Item.Level) {
+		d.Can[ActComplete] = false // decided above: transfer it first
 	}
 	if d.Can[ActAssign] {
 		if d.Handlers, err = h.S.Handlers(ctx, p, c.Holder); err != nil {

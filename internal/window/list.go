@@ -112,6 +112,17 @@ func (s *Service) where(ctx context.Context, p *access.Principal, f Filter) (str
 	return strings.Join(where, " AND "), args, order, true, nil
 }
 
+// Count counts the cases of a filter (for the desk's tiles).
+func (s *Service) Count(ctx context.Context, p *access.Principal, f Filter) (int, error) {
+	where, args, _, ok, err := s.where(ctx, p, f)
+	if err != nil || !ok {
+		return 0, err
+	}
+	var n int
+	err = s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM cases WHERE `+where, args...).Scan(&n)
+	return n, err
+}
+
 // HandlerCount is how many cases of a list one handler holds.
 type HandlerCount struct {
 	ID   int64

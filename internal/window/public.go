@@ -12,6 +12,7 @@ import (
 
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/db"
+	"github.com/shequ-platform/shequ/internal/platform/facts"
 )
 
 // The residents' side needs no login: a case is found by its number plus the
@@ -23,8 +24,8 @@ const (
 	guessWindow = 15 * time.Minute
 )
 
-// guesses counts failed look-ups per case number (per instance: several
-// instances multiply the budget, still far below 10,000).
+// guesses counts failed look-ups per existing case number (per instance:
+// several instances multiply the budget, still far below 10,000).
 type guesses struct {
 	mu sync.Mutex
 	m  map[string][]time.Time
@@ -52,8 +53,12 @@ func (g *guesses) blocked(number string, now time.Time) bool {
 func (g *guesses) fail(number string, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.m) > 100_000 { // bound memory under a flood of made-up numbers
-		g.m = map[string][]time.Time{}
+	if len(g.m) > 100_000 { // bound memory: drop what has expired
+		for k, ts := range g.m {
+			if now.Sub(ts[len(ts)-1]) >= guessWindow {
+				delete(g.m, k)
+			}
+		}
 	}
 	g.m[number] = append(g.m[number], now)
 }
@@ -70,10 +75,13 @@ func (s *Service) Lookup(ctx context.Context, number, tail4 string) (Case, []Ste
 		return Case{}, nil, ErrTooManyTries
 	}
 	c, err := s.st.byNumber(ctx, number)
+	if errors.Is(err, db.ErrNotFound) {
+		return Case{}, nil, ErrNoMatch // nothing to guard: made-up numbers are not remembered
+	}
 	if err == nil {
 		err = s.checkTail(ctx, c, tail4)
 	}
-	if errors.Is(err, db.ErrNotFound) || errors.Is(err, ErrNoMatch) {
+	if errors.Is(err, ErrNoMatch) {
 		failed.fail(number, now)
 		return Case{}, nil, ErrNoMatch
 	}
@@ -145,20 +153,16 @@ func (s *Service) Rate(ctx context.Context, number, tail4 string, level int, com
 		if err := s.step(ctx, nil, c, ActRate, c.State, strconv.Itoa(level)); err != nil {
 			return err
 		}
-		if err := s.Audit.Write(ctx, audit.Entry{Action: audit.Update, Entity: "case", EntityID: strconv.FormatInt(c.ID, 10),
-			Division: c.Division, Changes: []audit.Change{{Field: "rating", After: level}}}); err != nil {
+		per := period(s.Today())
+		if err := facts.AddAll(ctx, s.DB, []facts.Delta{
+			{Division: c.Division, Period: per, Metric: MetricRated, N: 1},
+			{Division: c.Division, Period: per, Metric: MetricRatingSum, N: int64(level)},
+			{Division: c.Division, Period: per, Metric: MetricRating(level), N: 1},
+		}); err != nil {
 			return err
 		}
-		per := period(s.Today())
-		for _, m := range []struct {
-			metric string
-			n      int64
-		}{{MetricRated, 1}, {MetricRatingSum, int64(level)}, {MetricRating(level), 1}} {
-			if err := s.addFact(ctx, c, per, m.metric, m.n); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.Audit.Write(ctx, audit.Entry{Action: audit.Update, Entity: "case", EntityID: strconv.FormatInt(c.ID, 10),
+			Division: c.Division, Changes: []audit.Change{{Field: "rating", After: level}}})
 	})
 	return c, err
 }

@@ -40,19 +40,18 @@ func QRSVG(text string) (template.HTML, error) {
 	return template.HTML(b.String()), nil
 }
 
-// baseURL is the address residents reach this server at, from the request
-// (behind a proxy, --trust-proxy makes the forwarded host count).
-func baseURL(r *http.Request) string {
+// BaseURL is the address residents reach this server at: the configured
+// public URL, else the request's own scheme and host (the scheme from a
+// proxy's X-Forwarded-Proto only when trustProxy).
+func BaseURL(r *http.Request, public string, trustProxy bool) string {
+	if public != "" {
+		return public
+	}
 	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+	if r.TLS != nil || trustProxy && r.Header.Get("X-Forwarded-Proto") == "https" {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
-}
-
-// StatusURL is the public status page of a case number.
-func StatusURL(r *http.Request, number string) string {
-	return baseURL(r) + "/public/case?n=" + url.QueryEscape(number)
 }
 
 type receiptData struct {
@@ -74,7 +73,8 @@ func (h *HTTP) receipt(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	rd := receiptData{caseData: d, Size: r.URL.Query().Get("size"), StatusURL: StatusURL(r, c.Number)}
+	rd := receiptData{caseData: d, Size: r.URL.Query().Get("size"),
+		StatusURL: BaseURL(r, h.PublicURL, h.TrustProxy) + "/public/case?n=" + url.QueryEscape(c.Number)}
 	if rd.Size != "80mm" {
 		rd.Size = "a4"
 	}

@@ -324,12 +324,20 @@ func (s *Service) intake(ctx context.Context, p *access.Principal, in Intake) (C
 	if c.State == StateRejected {
 		c.ClosedAt, c.ClosedDay = now.UnixMilli(), today
 	}
+	var deltas []facts.Delta
+	switch c.State {
+	case StateAccepted:
+		deltas = acceptedDeltas(c, today)
+	case StateRejected:
+		deltas = []facts.Delta{{Division: c.Division, Period: period(today), Metric: MetricRejected, N: 1}}
+	}
+	// The statements run in the order that keeps the two rows every intake
+	// of a unit (the day's counter) or of the deployment (the audit chain
+	// head) must lock held the shortest: the case under a provisional
+	// number, its step and its facts first; then its number; the audit
+	// entry last, right before the commit.
 	err = s.DB.Tx(ctx, func(ctx context.Context) error {
-		n, err := s.st.nextNumber(ctx, in.Unit, today)
-		if err != nil {
-			return err
-		}
-		c.Number = caseNumber(in.Unit, today, n)
+		c.Number = provisionalNumber()
 		if err := s.st.insert(ctx, &c, phoneEnc, idEnc); err != nil {
 			return err
 		}
@@ -337,18 +345,20 @@ func (s *Service) intake(ctx context.Context, p *access.Principal, in Intake) (C
 		if err := s.step(ctx, p, c, action, "", note); err != nil {
 			return err
 		}
-		if err := s.Audit.Write(ctx, audit.Entry{Action: audit.Create, Entity: "case", EntityID: strconv.FormatInt(c.ID, 10),
-			Division: c.Division, Changes: []audit.Change{{Field: "number", After: c.Number}, {Field: "item", After: c.ItemCode},
-				{Field: "state", After: c.State}, {Field: "channel", After: c.Channel}}}); err != nil {
+		if err := facts.AddAll(ctx, s.DB, deltas); err != nil {
 			return err
 		}
-		switch c.State {
-		case StateAccepted:
-			return s.countAccepted(ctx, c, today)
-		case StateRejected:
-			return facts.Add(ctx, s.DB, c.Division, period(today), MetricRejected, 1)
+		n, err := s.st.nextNumber(ctx, in.Unit, today)
+		if err != nil {
+			return err
 		}
-		return nil
+		c.Number = caseNumber(in.Unit, today, n)
+		if err := s.st.setNumber(ctx, c.ID, c.Number); err != nil {
+			return err
+		}
+		return s.Audit.Write(ctx, audit.Entry{Action: audit.Create, Entity: "case", EntityID: strconv.FormatInt(c.ID, 10),
+			Division: c.Division, Changes: []audit.Change{{Field: "number", After: c.Number}, {Field: "item", After: c.ItemCode},
+				{Field: "state", After: c.State}, {Field: "channel", After: c.Channel}}})
 	})
 	return c, err
 }
@@ -363,6 +373,20 @@ func materialLabels(it policy.WindowItem, keys []string) []string {
 		}
 	}
 	return out
+}
+
+// levelRank orders handling levels: a case is decided at its item's level
+// or above.
+func levelRank(level string) int {
+	switch level {
+	case policy.LevelVillage:
+		return 1
+	case policy.LevelTownship:
+		return 2
+	case policy.LevelCounty, policy.LevelDepartment:
+		return 3
+	}
+	return 0
 }
 
 func levelName(lvl int) string {
@@ -390,25 +414,24 @@ func (s *Service) step(ctx context.Context, p *access.Principal, c Case, action,
 	return s.st.addStep(ctx, &st)
 }
 
-// count adds delta to base and its channel, category and item breakdowns.
-func (s *Service) count(ctx context.Context, c Case, day int, base string, delta int64) error {
+// counts are the increments of base and its channel, category and item
+// breakdowns for c on day.
+func counts(c Case, day int, base string, n int64) []facts.Delta {
 	per := period(day)
+	var out []facts.Delta
 	for _, m := range []string{base, Metric(base, DimChannel, c.Channel), Metric(base, DimCategory, c.Category), Metric(base, DimItem, c.ItemCode)} {
-		if err := facts.Add(ctx, s.DB, c.Division, per, m, delta); err != nil {
-			return err
-		}
+		out = append(out, facts.Delta{Division: c.Division, Period: per, Metric: m, N: n})
 	}
-	return nil
+	return out
 }
 
-func (s *Service) countAccepted(ctx context.Context, c Case, day int) error {
-	if err := s.count(ctx, c, day, MetricAccepted, 1); err != nil {
-		return err
-	}
+// acceptedDeltas count an accepted case (and its agency).
+func acceptedDeltas(c Case, day int) []facts.Delta {
+	out := counts(c, day, MetricAccepted, 1)
 	if c.Agency {
-		return s.count(ctx, c, day, MetricAgency, 1)
+		out = append(out, counts(c, day, MetricAgency, 1)...)
 	}
-	return nil
+	return out
 }
 
 // Action is one step a staff member takes on a case.
@@ -470,7 +493,8 @@ func (s *Service) Do(ctx context.Context, p *access.Principal, id int64, a Actio
 		if utf8.RuneCountInString(note) > 2000 {
 			return Errors{{Field: "note", Code: "too_long", Arg: "2000"}}
 		}
-		if err := s.apply(ctx, p, &c, a, note); err != nil {
+		deltas, err := s.apply(ctx, p, &c, a, note)
+		if err != nil {
 			return err
 		}
 		c.UpdatedAt = s.now().UnixMilli()
@@ -478,6 +502,9 @@ func (s *Service) Do(ctx context.Context, p *access.Principal, id int64, a Actio
 			return err
 		}
 		if err := s.step(ctx, p, c, a.Kind, before.State, note); err != nil {
+			return err
+		}
+		if err := facts.AddAll(ctx, s.DB, deltas); err != nil {
 			return err
 		}
 		changes := []audit.Change{{Field: "action", After: a.Kind}}
@@ -506,12 +533,12 @@ func (s *Service) Do(ctx context.Context, p *access.Principal, id int64, a Actio
 }
 
 // apply changes c for action a (inside Do's transaction).
-func (s *Service) apply(ctx context.Context, p *access.Principal, c *Case, a Action, note string) error {
+func (s *Service) apply(ctx context.Context, p *access.Principal, c *Case, a Action, note string) ([]facts.Delta, error) {
 	today := s.Today()
 	now := s.now().UnixMilli()
 	cal, err := s.Days(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	it, itemKnown := s.itemOf(ctx, *c)
 	switch a.Kind {
@@ -525,25 +552,29 @@ func (s *Service) apply(ctx context.Context, p *access.Principal, c *Case, a Act
 				es.add("materials", "materials_missing", strings.Join(materialLabels(it, missing), "、"))
 			}
 			if len(es) > 0 {
-				return es
+				return nil, es
 			}
 		}
 		if a.Agency && !(itemKnown && it.Agency) {
-			return Errors{{Field: "agency", Code: "agency_not_allowed"}}
+			return nil, Errors{{Field: "agency", Code: "agency_not_allowed"}}
 		}
 		c.Agency = c.Agency || a.Agency
 		c.State = StateAccepted
 		c.AcceptedDay, c.Deadline = today, cal.AddWorkingDays(today, c.TimeLimit)
-		return s.countAccepted(ctx, *c, today)
+		return acceptedDeltas(*c, today), nil
 	case ActReject:
 		if note == "" {
-			return Errors{{Field: "note", Code: "reason_required"}}
+			return nil, Errors{{Field: "note", Code: "reason_required"}}
 		}
 		c.State, c.Outcome, c.Reason, c.ClosedAt, c.ClosedDay = StateRejected, OutcomeRejected, note, now, today
-		return facts.Add(ctx, s.DB, c.Division, period(today), MetricRejected, 1)
+		return []facts.Delta{{Division: c.Division, Period: period(today), Metric: MetricRejected, N: 1}}, nil
 	case ActSupplement:
 		if note == "" {
-			return Errors{{Field: "note", Code: "supplement_note"}}
+			return nil, Errors{{Field: "note", Code: "supplement_note"}}
+		}
+		if c.Overdue(today) {
+			// 补正 stops the clock; once the time is up it would hide a late case
+			return nil, Errors{{Field: "note", Code: "supplement_overdue"}}
 		}
 		c.ResumeState, c.State, c.PausedDay = c.State, StateSupplement, today
 		if c.ResumeState == StateSubmitted {
@@ -557,12 +588,12 @@ func (s *Service) apply(ctx context.Context, p *access.Principal, c *Case, a Act
 			// asked at intake: the case is accepted now that the file is whole
 			if itemKnown {
 				if missing, _ := checkMaterials(it, c.Materials); len(missing) > 0 {
-					return Errors{{Field: "materials", Code: "materials_missing", Arg: strings.Join(materialLabels(it, missing), "、")}}
+					return nil, Errors{{Field: "materials", Code: "materials_missing", Arg: strings.Join(materialLabels(it, missing), "、")}}
 				}
 			}
 			c.AcceptedDay, c.Deadline = today, cal.AddWorkingDays(today, c.TimeLimit)
 			c.State, c.ResumeState, c.PausedDay = StateAccepted, "", 0
-			return s.countAccepted(ctx, *c, today)
+			return acceptedDeltas(*c, today), nil
 		}
 		n := cal.WorkingDaysBetween(c.PausedDay, today)
 		c.PausedDays += n
@@ -580,63 +611,64 @@ func (s *Service) apply(ctx context.Context, p *access.Principal, c *Case, a Act
 		}
 		name, err := s.handlerAt(ctx, uid, c.Holder)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c.HandlerID, c.HandlerName, c.State = uid, name, StateHandling
 	case ActTransfer:
 		to, level, dept, err := s.above(*c, a, it, itemKnown)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := s.Divisions.Get(ctx, to); err != nil {
-			return Errors{{Field: "to", Code: "transfer_target"}}
+			return nil, Errors{{Field: "to", Code: "transfer_target"}}
 		}
 		c.Holder, c.HolderLevel, c.Department = to, level, dept
 		c.HandlerID, c.HandlerName, c.State = 0, "", StateAccepted
 		if a.Agency {
 			if !(itemKnown && it.Agency) {
-				return Errors{{Field: "agency", Code: "agency_not_allowed"}}
+				return nil, Errors{{Field: "agency", Code: "agency_not_allowed"}}
 			}
 			if !c.Agency {
 				c.Agency = true
-				if err := s.count(ctx, *c, today, MetricAgency, 1); err != nil {
-					return err
-				}
+				return counts(*c, today, MetricAgency, 1), nil
 			}
 		}
 	case ActReturn:
 		to, level, ok := below(*c)
 		if !ok {
-			return Errors{{Field: "to", Code: "return_target"}}
+			return nil, Errors{{Field: "to", Code: "return_target"}}
 		}
 		if note == "" {
-			return Errors{{Field: "note", Code: "reason_required"}}
+			return nil, Errors{{Field: "note", Code: "reason_required"}}
 		}
 		c.Holder, c.HolderLevel, c.Department = to, level, ""
 		c.HandlerID, c.HandlerName, c.State = 0, "", StateAccepted
 	case ActComplete:
+		if itemKnown && levelRank(c.HolderLevel) < levelRank(it.Level) {
+			// a village window takes in a township's matter but does not decide it
+			return nil, Errors{{Field: "outcome", Code: "complete_level", Arg: it.Level}}
+		}
 		switch a.Outcome {
 		case OutcomeApproved, OutcomeDenied:
 		default:
-			return Errors{{Field: "outcome", Code: "outcome_unknown"}}
+			return nil, Errors{{Field: "outcome", Code: "outcome_unknown"}}
 		}
 		if a.Outcome == OutcomeDenied && note == "" {
-			return Errors{{Field: "note", Code: "reason_required"}}
+			return nil, Errors{{Field: "note", Code: "reason_required"}}
 		}
 		c.State, c.Outcome, c.Reason, c.ClosedAt, c.ClosedDay = StateCompleted, a.Outcome, note, now, today
 		c.OnTime = c.Deadline == 0 || today <= c.Deadline
-		if err := s.count(ctx, *c, today, MetricCompleted, 1); err != nil {
-			return err
-		}
+		done := counts(*c, today, MetricCompleted, 1)
 		if c.OnTime {
-			return s.count(ctx, *c, today, MetricOnTime, 1)
+			done = append(done, counts(*c, today, MetricOnTime, 1)...)
 		}
+		return done, nil
 	case ActNote:
 		if note == "" {
-			return Errors{{Field: "note", Code: "required"}}
+			return nil, Errors{{Field: "note", Code: "required"}}
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // itemOf returns the current definition of a case's item at its unit.
@@ -723,13 +755,15 @@ func (s *Service) Handlers(ctx context.Context, p *access.Principal, unit int64)
 	return out, nil
 }
 
-func (s *Service) addFact(ctx context.Context, c Case, per int, metric string, n int64) error {
-	return facts.Add(ctx, s.DB, c.Division, per, metric, n)
-}
-
 // Reencrypt rewrites the applicants' phones and ID numbers not written with
 // the current key version (after `shequ keys rotate`); it can be
 // interrupted and run again. It returns the number of cases rewritten.
+// Attachment files are re-encrypted too (and counted with their cases).
 func (s *Service) Reencrypt(ctx context.Context, progress func(n int64)) (int64, error) {
-	return pii.Reencrypt(ctx, s.DB, s.Keys, "cases", []string{"phone", "id_number"}, progress)
+	n, err := pii.Reencrypt(ctx, s.DB, s.Keys, "cases", []string{"phone", "id_number"}, progress)
+	if err != nil {
+		return n, err
+	}
+	m, err := s.reencryptAttachments(ctx)
+	return n + m, err
 }

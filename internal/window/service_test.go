@@ -1,7 +1,10 @@
 package window_test
 
 import (
+	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/shequ-platform/shequ/internal/platform/db"
 	"github.com/shequ-platform/shequ/internal/platform/db/dbtest"
+	"github.com/shequ-platform/shequ/internal/platform/pii"
 	"github.com/shequ-platform/shequ/internal/platform/policy"
 	"github.com/shequ-platform/shequ/internal/window"
 )
@@ -314,6 +318,68 @@ func TestCatalogueOverrides(t *testing.T) {
 		cat, _ = f.svc.Catalogue(f.ctx, villageA)
 		if it, ok := cat.Item("XS-BM-01"); !ok || it.TimeLimit != 3 {
 			t.Fatal("reset")
+		}
+	})
+}
+
+func TestCompleteAtTheItemsLevelAndNoPauseWhenOverdue(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		c, err := f.svc.Intake(f.ctx, f.villageStaff, aid(window.DecideAccept, allAid...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.svc.Do(f.ctx, f.villageStaff, c.ID, window.Action{Kind: window.ActComplete, Outcome: window.OutcomeApproved})
+		wantFieldError(t, err, "outcome:complete_level")
+		f.now = f.now.AddDate(0, 2, 0) // long past the 15 working days
+		_, err = f.svc.Do(f.ctx, f.villageStaff, c.ID, window.Action{Kind: window.ActSupplement, Note: "再补一份证明"})
+		wantFieldError(t, err, "note:supplement_overdue")
+		c = f.do(f.villageStaff, c.ID, window.Action{Kind: window.ActTransfer})
+		c = f.do(f.townStaffA, c.ID, window.Action{Kind: window.ActComplete, Outcome: window.OutcomeDenied, Note: "不符合条件"})
+		if c.OnTime || f.sum(window.MetricCompleted, county) != 1 || f.sum(window.MetricOnTime, county) != 0 {
+			t.Fatalf("late completion %+v", c)
+		}
+	})
+}
+
+func TestKeyRotationCoversCasesAndAttachments(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		c, err := f.svc.Intake(f.ctx, f.villageStaff, walkin(window.DecideAccept))
+		if err != nil {
+			t.Fatal(err)
+		}
+		scan := append([]byte("%PDF-1.4\n"), make([]byte, 2000)...)
+		a, err := f.svc.Attach(f.ctx, f.villageStaff, c.ID, `C:\扫描\身份证.pdf`, bytes.NewReader(scan))
+		if err != nil || a.Name != "身份证.pdf" || a.ContentType != "application/pdf" {
+			t.Fatalf("attach %+v %v", a, err)
+		}
+		if _, err := f.svc.Attach(f.ctx, f.villageStaff, c.ID, "x.exe", bytes.NewReader([]byte("MZ\x90\x00 not a scan"))); err == nil {
+			t.Fatal("an executable attached")
+		}
+		raw, _ := os.ReadFile(filepath.Join(f.svc.Attachments, filepath.FromSlash(a.Path)))
+		if bytes.Contains(raw, []byte("%PDF")) {
+			t.Fatal("attachment stored in the clear")
+		}
+		next, err := f.svc.Keys.Rotated()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.svc.Keys, err = pii.New(next); err != nil {
+			t.Fatal(err)
+		}
+		n, err := f.svc.Reencrypt(f.ctx, nil)
+		if err != nil || n != 2 {
+			t.Fatalf("re-encrypted %d: %v", n, err)
+		}
+		if f.svc.Keys, err = pii.New(f.svc.Keys.Retired()); err != nil {
+			t.Fatal(err)
+		}
+		if _, data, err := f.svc.Attachment(f.ctx, f.villageStaff, c.ID, a.ID); err != nil || !bytes.Equal(data, scan) {
+			t.Fatalf("attachment after rotation: %v", err)
+		}
+		if _, _, err := f.svc.Lookup(f.ctx, c.Number, "5678"); err != nil {
+			t.Fatalf("look-up after rotation: %v", err)
 		}
 	})
 }

@@ -2,7 +2,9 @@ package window
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -191,4 +193,17 @@ func (s store) attachments(ctx context.Context, caseID int64) ([]Attachment, err
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+func (s store) setNumber(ctx context.Context, id int64, number string) error {
+	_, err := s.db.Exec(ctx, `UPDATE cases SET number = ? WHERE id = ?`, number, id)
+	return err
+}
+
+// provisionalNumber is a case's unique number until its real one is drawn
+// at the end of the intake transaction (never visible outside it).
+func provisionalNumber() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "~" + hex.EncodeToString(b)
 }

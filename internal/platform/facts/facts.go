@@ -7,6 +7,7 @@ package facts
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/shequ-platform/shequ/internal/platform/db"
@@ -92,4 +93,47 @@ func Series(ctx context.Context, d *db.DB, metric string, lo, hi int64, from, to
 		out[p] = v
 	}
 	return out, rows.Err()
+}
+
+// Delta is one increment for AddAll.
+type Delta struct {
+	Division int64
+	Period   int
+	Metric   string
+	N        int64
+}
+
+// AddAll applies several increments in one statement inside the context's
+// transaction (a change that moves several counters pays one round trip).
+// Increments of the same counter are summed first.
+func AddAll(ctx context.Context, d *db.DB, deltas []Delta) error {
+	type key struct {
+		division int64
+		period   int
+		metric   string
+	}
+	sum := map[key]int64{}
+	var order []key
+	for _, x := range deltas {
+		k := key{x.Division, x.Period, x.Metric}
+		if _, seen := sum[k]; !seen {
+			order = append(order, k)
+		}
+		sum[k] += x.N
+	}
+	var rows []string
+	var args []any
+	for _, k := range order {
+		if sum[k] == 0 {
+			continue
+		}
+		rows = append(rows, "(?, ?, ?, ?)")
+		args = append(args, k.division, k.period, k.metric, sum[k])
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	_, err := d.Exec(ctx, `INSERT INTO facts (division, period, metric, value) VALUES `+strings.Join(rows, ", ")+`
+		ON CONFLICT (metric, division, period) DO UPDATE SET value = facts.value + excluded.value`, args...)
+	return err
 }

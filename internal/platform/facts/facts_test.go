@@ -117,3 +117,34 @@ func TestPeriodInChinaTime(t *testing.T) {
 		t.Fatal(p)
 	}
 }
+
+// TestAddAll applies several increments in one statement, summing those of
+// the same counter, on top of existing values.
+func TestAddAll(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		v := county + 1_001_000
+		err := d.Tx(ctx, func(ctx context.Context) error {
+			if err := facts.Add(ctx, d, v, 202611, "m.a", 5); err != nil {
+				return err
+			}
+			return facts.AddAll(ctx, d, []facts.Delta{
+				{Division: v, Period: 202611, Metric: "m.a", N: 1}, {Division: v, Period: 202611, Metric: "m.b", N: 2},
+				{Division: v, Period: 202611, Metric: "m.a", N: 3}, {Division: v, Period: 202612, Metric: "m.a", N: 0}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			metric string
+			want   int64
+		}{{"m.a", 9}, {"m.b", 2}} {
+			if got, _ := facts.Sum(ctx, d, c.metric, county, county+999_999_999, 0, 999999); got != c.want {
+				t.Fatalf("%s = %d, want %d", c.metric, got, c.want)
+			}
+		}
+		if err := facts.AddAll(ctx, d, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -206,6 +206,13 @@ func applyWindow(c *checker, p *Pack, f *windowFile) {
 		for j, fd := range it.Fields {
 			checkWindowField(c, path+".fields", j, fd, fields)
 		}
+		if it.Online {
+			for j, fd := range it.Fields {
+				if fd.Type == FieldResident && fd.Required {
+					c.errorf(path+".online", "an online item cannot require a resident field (fields[%d] %q): Open311 clients cannot name a resident", j, fd.Key)
+				}
+			}
+		}
 		checkWindowSeeds(c, path, it.Seeds)
 	}
 

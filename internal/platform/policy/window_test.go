@@ -364,6 +364,20 @@ items:
 			`p/window.yaml:11:53: items[0].fields[1].max_length: -1 is out of range (0–2000; 0 means 500)`,
 			`p/window.yaml:13:55: items[0].fields[3].max_length: only text fields have max_length (type is number)`,
 		}},
+		{"online resident", `categories:
+  - {key: civil_affairs, label: {zh-CN: 民政}}
+items:
+  - code: NH-1
+    name: {zh-CN: 一}
+    category: civil_affairs
+    level: village
+    time_limit: 1
+    online: true
+    fields:
+      - {key: elder, label: {zh-CN: 老人}, type: resident, required: true}
+`, []string{
+			`p/window.yaml:9:5: items[0].online: an online item cannot require a resident field (fields[0] "elder"): Open311 clients cannot name a resident`,
+		}},
 		{"seeds", `categories:
   - {key: civil_affairs, label: {zh-CN: 民政}, seeds: [NH-6, NH-99]}
 items:

@@ -62,7 +62,9 @@ var keyFile = pii.File{
 // stubCal is a calendar of weekdays only.
 type stubCal struct{}
 
-func day(d int) time.Time { return time.Date(d/10000, time.Month(d/100%100), d%100, 0, 0, 0, 0, time.UTC) }
+func day(d int) time.Time {
+	return time.Date(d/10000, time.Month(d/100%100), d%100, 0, 0, 0, 0, time.UTC)
+}
 
 func dayOf(t time.Time) int { return t.Year()*10000 + int(t.Month())*100 + t.Day() }
 
@@ -148,6 +150,16 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 		if _, err := reg.CreateHousehold(ctx, f.admin, hh); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// an admin turns the registry-bound item online at 门楼社区: Open311 must
+	// still not offer it (a client cannot name a resident)
+	elder, ok := packs.Get("o311test").Window.Item("T-ELDER")
+	if !ok {
+		t.Fatal("no T-ELDER in the test pack")
+	}
+	elder.Online = true
+	if err := svc.SaveItem(ctx, f.admin, villageA, elder); err != nil {
+		t.Fatal(err)
 	}
 	f.key = f.addClient("随手拍", 0)
 	f.keyTownA = f.addClient("东亭街道小程序", townA)

@@ -240,7 +240,7 @@ func (h *HTTP) parse(w http.ResponseWriter, r *http.Request) (name, format strin
 }
 
 func (h *HTTP) notFound(w http.ResponseWriter, r *http.Request) {
-	_ = r.ParseForm()
+	r.Form = r.URL.Query() // the body of a request to nowhere is not read
 	_, format, _ := splitFormat(r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:])
 	h.fail(w, r, format, http.StatusNotFound, i18n.T(locale(r), "open311.error.not_found"))
 }
@@ -248,7 +248,8 @@ func (h *HTTP) notFound(w http.ResponseWriter, r *http.Request) {
 // jurisdiction reads a jurisdiction_id: "" is none (0); else a 12-digit
 // statistical code (15 digits and the 6- and 9-digit prefixes are accepted
 // too) of an existing unit. It returns the HTTP status and the error text
-// when the code is malformed (400) or unknown (404).
+// when the code is malformed (400) or unknown (404), or 500 and the error
+// when the lookup failed (answer those with failStatus).
 func (h *HTTP) jurisdiction(ctx context.Context, loc, s string) (int64, int, string) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -266,4 +267,14 @@ func (h *HTTP) jurisdiction(ctx context.Context, loc, s string) (int64, int, str
 		return 0, http.StatusInternalServerError, err.Error()
 	}
 	return code, 0, ""
+}
+
+// failStatus writes the error array of status with msg, or, for status 500
+// (msg then holds the internal error), logs it and answers "internal error".
+func (h *HTTP) failStatus(w http.ResponseWriter, r *http.Request, format string, status int, msg string) {
+	if status == http.StatusInternalServerError {
+		h.internal(w, r, format, errors.New(msg))
+		return
+	}
+	h.fail(w, r, format, status, msg)
 }

@@ -3,6 +3,7 @@ package open311_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -21,17 +22,17 @@ var numberRE = regexp.MustCompile(`^[0-9]{12}-[0-9]{8}-[0-9]{4,}$`)
 // repair is a complete, valid request for T-REPAIR at 门楼社区.
 func repair(key string) url.Values {
 	return url.Values{
-		"api_key":             {key},
-		"jurisdiction_id":     {"320205001001"},
-		"service_code":        {"T-REPAIR"},
-		"address_string":      {"门楼路 1 号 302 室"},
-		"first_name":          {"芳"},
-		"last_name":           {"王"},
-		"phone":               {"13912345678"},
-		"email":               {"wang.fang@example.com"},
-		"account_id":          {"u-42"},
-		"description":         {"电视机开不了机"},
-		"media_url":           {"https://img.example.com/a/1.jpg"},
+		"api_key":              {key},
+		"jurisdiction_id":      {"320205001001"},
+		"service_code":         {"T-REPAIR"},
+		"address_string":       {"门楼路 1 号 302 室"},
+		"first_name":           {"芳"},
+		"last_name":            {"王"},
+		"phone":                {"13912345678"},
+		"email":                {"wang.fang@example.com"},
+		"account_id":           {"u-42"},
+		"description":          {"电视机开不了机"},
+		"media_url":            {"https://img.example.com/a/1.jpg"},
 		"attribute[appliance]": {"tv"},
 		"attribute[count]":     {"1"},
 		"attribute[visit_day]": {"2026-12-01T09:00:00+08:00"},
@@ -78,6 +79,11 @@ func (f *fixture) testDiscovery(t *testing.T) {
 }
 
 func (f *fixture) testServices(t *testing.T) {
+	if cat, err := f.svc.Catalogue(f.ctx, villageA); err != nil {
+		t.Fatal(err)
+	} else if it, ok := cat.Item("T-ELDER"); !ok || !it.Online {
+		t.Fatal("the override did not turn T-ELDER online at 门楼社区")
+	}
 	for _, path := range []string{"/open311/v2/services.json", "/open311/v2/services.json?jurisdiction_id=320205001001"} {
 		r := f.get(path)
 		validJSON(t, r, http.StatusOK, "services.json")
@@ -188,7 +194,11 @@ func (f *fixture) testDefinition(t *testing.T) {
 	}
 
 	var x xDefinition
-	validXML(t, f.get("/open311/v2/services/T-REPAIR.xml"), http.StatusOK, &x)
+	r = f.get("/open311/v2/services/T-REPAIR.xml")
+	if n := strings.Count(r.String(), "<values>"); n != 1 {
+		t.Errorf("%d <values> lists, want 1 (the choice field's)", n)
+	}
+	validXML(t, r, http.StatusOK, &x)
 	if x.Code != "T-REPAIR" || len(x.Attributes) != 5 || x.Attributes[0].Datatype != "singlevaluelist" || !x.Attributes[0].Required ||
 		len(x.Attributes[0].Values) != 2 || x.Attributes[0].Values[1].Name != "冰箱" || x.Attributes[4].Order != 5 {
 		t.Fatalf("definition.xml %+v", x)
@@ -304,7 +314,11 @@ func (f *fixture) testPostErrors(t *testing.T) {
 		})
 	}
 	// several problems at once, in one array
-	form := with(func(v url.Values) { v.Del("phone"); v.Set("attribute[count]", "x"); v.Set("attribute[appliance]", "car") })
+	form := with(func(v url.Values) {
+		v.Del("phone")
+		v.Set("attribute[count]", "x")
+		v.Set("attribute[appliance]", "car")
+	})
 	if descs := errorsOf(t, f.post("/open311/v2/requests.json", form), 400); len(descs) < 1 {
 		t.Fatal("no errors")
 	}
@@ -497,6 +511,12 @@ func (f *fixture) testGetRequests(t *testing.T) {
 		t.Fatalf("requests.xml %+v", x)
 	}
 
+	r = f.get("/open311/v2/requests.xml")
+	if !strings.Contains(r.String(), "<lat>31.6001</lat>") || !strings.Contains(r.String(), "<long>120.4001</long>") ||
+		!strings.Contains(r.String(), "<description></description>") || strings.Contains(r.String(), "<lat></lat>") {
+		t.Errorf("requests.xml: points and empty elements as in the specification's example:\n%s", r)
+	}
+
 	// one request
 	r = f.get("/open311/v2/requests/" + c.Number + ".json")
 	validJSON(t, r, http.StatusOK, "requests.json")
@@ -576,5 +596,36 @@ func TestHTTPHeaders(t *testing.T) {
 	}
 	if r := f.get("/open311/v2/services.csv"); r.status != 404 {
 		t.Errorf("csv: %d", r.status)
+	}
+}
+
+// TestCrossOrigin shows how the app's CSRF protection (Go's
+// CrossOriginProtection, around everything) treats Open311 POSTs: server
+// and app clients send no Origin or Sec-Fetch-Site and pass; a browser page
+// of another site is refused unless the API is exempted (it may be: it is
+// authenticated by api_key, never by cookies).
+func TestCrossOrigin(t *testing.T) {
+	f := newFixture(t, dbtest.SQLite(t))
+	inner := f.h
+	post := func(h http.Handler, hdr ...string) int {
+		req := httptest.NewRequest(http.MethodPost, "/open311/v2/requests.json", strings.NewReader(repair(f.key).Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code
+	}
+	csrf := http.NewCrossOriginProtection()
+	if code := post(csrf.Handler(inner)); code != http.StatusOK {
+		t.Errorf("server-to-server POST: %d", code)
+	}
+	if code := post(csrf.Handler(inner), "Sec-Fetch-Site", "cross-site", "Origin", "https://app.example.org"); code != http.StatusForbidden {
+		t.Errorf("cross-site browser POST: %d", code)
+	}
+	csrf.AddInsecureBypassPattern("POST /open311/v2/")
+	if code := post(csrf.Handler(inner), "Sec-Fetch-Site", "cross-site", "Origin", "https://app.example.org"); code != http.StatusOK {
+		t.Errorf("cross-site browser POST with the bypass: %d", code)
 	}
 }

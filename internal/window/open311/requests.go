@@ -368,11 +368,7 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	}
 	unit, status, msg := h.route(ctx, loc, client, req)
 	if status != 0 {
-		if status == http.StatusInternalServerError {
-			h.internal(w, r, format, errors.New(msg))
-			return
-		}
-		h.fail(w, r, format, status, msg)
+		h.failStatus(w, r, format, status, msg)
 		return
 	}
 	o, found, err := h.find(ctx, unit, req.ServiceCode, loc)
@@ -476,28 +472,78 @@ func (h *HTTP) route(ctx context.Context, loc string, c window.Client, req postR
 // Request is a service request as GET requests publishes it: no names,
 // phones, form values or descriptions (window matters are personal).
 type Request struct {
-	ID                string   `json:"service_request_id" xml:"service_request_id"`
-	Status            string   `json:"status" xml:"status"`
-	StatusNotes       *string  `json:"status_notes" xml:"status_notes"`
-	ServiceName       *string  `json:"service_name" xml:"service_name"`
-	ServiceCode       string   `json:"service_code" xml:"service_code"`
-	Description       *string  `json:"description" xml:"description"`
-	AgencyResponsible *string  `json:"agency_responsible" xml:"agency_responsible"`
-	ServiceNotice     *string  `json:"service_notice" xml:"service_notice"`
-	RequestedDatetime string   `json:"requested_datetime" xml:"requested_datetime"`
-	UpdatedDatetime   *string  `json:"updated_datetime" xml:"updated_datetime"`
-	ExpectedDatetime  *string  `json:"expected_datetime" xml:"expected_datetime"`
-	Address           *string  `json:"address" xml:"address"`
-	AddressID         *string  `json:"address_id" xml:"address_id"`
-	Zipcode           *string  `json:"zipcode" xml:"zipcode"`
-	Lat               *float64 `json:"lat" xml:"lat"`
-	Long              *float64 `json:"long" xml:"long"`
-	MediaURL          *string  `json:"media_url" xml:"media_url"`
+	ID                string   `json:"service_request_id" xml:"-"`
+	Status            string   `json:"status" xml:"-"`
+	StatusNotes       *string  `json:"status_notes" xml:"-"`
+	ServiceName       *string  `json:"service_name" xml:"-"`
+	ServiceCode       string   `json:"service_code" xml:"-"`
+	Description       *string  `json:"description" xml:"-"`
+	AgencyResponsible *string  `json:"agency_responsible" xml:"-"`
+	ServiceNotice     *string  `json:"service_notice" xml:"-"`
+	RequestedDatetime string   `json:"requested_datetime" xml:"-"`
+	UpdatedDatetime   *string  `json:"updated_datetime" xml:"-"`
+	ExpectedDatetime  *string  `json:"expected_datetime" xml:"-"`
+	Address           *string  `json:"address" xml:"-"`
+	AddressID         *string  `json:"address_id" xml:"-"`
+	Zipcode           *string  `json:"zipcode" xml:"-"`
+	Lat               *float64 `json:"lat" xml:"-"`
+	Long              *float64 `json:"long" xml:"-"`
+	MediaURL          *string  `json:"media_url" xml:"-"`
+}
+
+// xmlRequest is a Request in the XML form of the specification's example:
+// every element present (empty when there is no value), but lat and long,
+// which are left out rather than left empty when the request has no point.
+type xmlRequest struct {
+	ID                string `xml:"service_request_id"`
+	Status            string `xml:"status"`
+	StatusNotes       string `xml:"status_notes"`
+	ServiceName       string `xml:"service_name"`
+	ServiceCode       string `xml:"service_code"`
+	Description       string `xml:"description"`
+	AgencyResponsible string `xml:"agency_responsible"`
+	ServiceNotice     string `xml:"service_notice"`
+	RequestedDatetime string `xml:"requested_datetime"`
+	UpdatedDatetime   string `xml:"updated_datetime"`
+	ExpectedDatetime  string `xml:"expected_datetime"`
+	Address           string `xml:"address"`
+	AddressID         string `xml:"address_id"`
+	Zipcode           string `xml:"zipcode"`
+	Lat               string `xml:"lat,omitempty"`
+	Long              string `xml:"long,omitempty"`
+	MediaURL          string `xml:"media_url"`
 }
 
 type xmlRequests struct {
-	XMLName  xml.Name  `xml:"service_requests"`
-	Requests []Request `xml:"request"`
+	XMLName  xml.Name     `xml:"service_requests"`
+	Requests []xmlRequest `xml:"request"`
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func coordinate(f *float64) string {
+	if f == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*f, 'f', -1, 64)
+}
+
+// requestsXML is the XML document of a list of requests.
+func requestsXML(rs []Request) xmlRequests {
+	out := xmlRequests{Requests: make([]xmlRequest, len(rs))}
+	for i, r := range rs {
+		out.Requests[i] = xmlRequest{ID: r.ID, Status: r.Status, StatusNotes: deref(r.StatusNotes), ServiceName: deref(r.ServiceName),
+			ServiceCode: r.ServiceCode, Description: deref(r.Description), AgencyResponsible: deref(r.AgencyResponsible),
+			ServiceNotice: deref(r.ServiceNotice), RequestedDatetime: r.RequestedDatetime, UpdatedDatetime: deref(r.UpdatedDatetime),
+			ExpectedDatetime: deref(r.ExpectedDatetime), Address: deref(r.Address), AddressID: deref(r.AddressID),
+			Zipcode: deref(r.Zipcode), Lat: coordinate(r.Lat), Long: coordinate(r.Long), MediaURL: deref(r.MediaURL)}
+	}
+	return out
 }
 
 // agencies caches the names of the units holding cases, per request.
@@ -648,7 +694,7 @@ func (h *HTTP) requests(w http.ResponseWriter, r *http.Request, format string) {
 	} else {
 		unit, status, msg := h.jurisdiction(ctx, loc, r.Form.Get("jurisdiction_id"))
 		if status != 0 {
-			h.fail(w, r, format, status, msg)
+			h.failStatus(w, r, format, status, msg)
 			return
 		}
 		if unit != 0 {
@@ -711,7 +757,7 @@ func (h *HTTP) requests(w http.ResponseWriter, r *http.Request, format string) {
 	for _, c := range cases {
 		out = append(out, h.toRequest(ctx, loc, ag, c))
 	}
-	h.send(w, r, format, http.StatusOK, out, xmlRequests{Requests: out})
+	h.send(w, r, format, http.StatusOK, out, requestsXML(out))
 }
 
 func (h *HTTP) request(w http.ResponseWriter, r *http.Request) {
@@ -730,7 +776,7 @@ func (h *HTTP) request(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := []Request{h.toRequest(r.Context(), loc, &agencies{h: h, seen: map[int64]string{}}, c)}
-	h.send(w, r, format, http.StatusOK, out, xmlRequests{Requests: out})
+	h.send(w, r, format, http.StatusOK, out, requestsXML(out))
 }
 
 // tokenAnswer resolves a token to its request.

@@ -63,7 +63,15 @@ type Attribute struct {
 	DatatypeDescription *string `json:"datatype_description" xml:"datatype_description"`
 	Order               int     `json:"order" xml:"order"`
 	Description         string  `json:"description" xml:"description"`
-	Values              []Value `json:"values,omitempty" xml:"values>value,omitempty"`
+	Values              []Value `json:"values,omitempty" xml:"-"`
+	// XMLValues carries Values in the XML form (<values><value>…), absent
+	// when there are none.
+	XMLValues *XMLValues `json:"-" xml:"values,omitempty"`
+}
+
+// XMLValues wraps the values of an attribute in XML.
+type XMLValues struct {
+	Values []Value `xml:"value"`
 }
 
 // Value is one choice of a singlevaluelist attribute.
@@ -224,7 +232,7 @@ func (h *HTTP) services(w http.ResponseWriter, r *http.Request, format string) {
 	loc := locale(r)
 	unit, status, msg := h.jurisdiction(r.Context(), loc, r.Form.Get("jurisdiction_id"))
 	if status != 0 {
-		h.fail(w, r, format, status, msg)
+		h.failStatus(w, r, format, status, msg)
 		return
 	}
 	offers, err := h.offers(r.Context(), unit, loc)
@@ -261,7 +269,7 @@ func (h *HTTP) definition(w http.ResponseWriter, r *http.Request) {
 	loc := locale(r)
 	unit, status, msg := h.jurisdiction(r.Context(), loc, r.Form.Get("jurisdiction_id"))
 	if status != 0 {
-		h.fail(w, r, format, status, msg)
+		h.failStatus(w, r, format, status, msg)
 		return
 	}
 	o, found, err := h.find(r.Context(), unit, code, loc)
@@ -312,6 +320,7 @@ func attributes(it policy.WindowItem, loc string) []Attribute {
 			for _, c := range f.Choices {
 				a.Values = append(a.Values, Value{Key: c.Key, Name: c.Label.Get(loc)})
 			}
+			a.XMLValues = &XMLValues{Values: a.Values}
 		default:
 			continue
 		}

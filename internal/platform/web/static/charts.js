@@ -62,6 +62,7 @@
     var val = { type: 'value', minInterval: s.percent ? 0 : 1, axisLabel: { formatter: f } };
     if (s.percent) val.max = 100;
     if (kind === 'hbar') {
+      if (s.percent) o.grid.right = 48; // room for the labels of full bars
       cat.inverse = true;
       cat.axisLabel.width = 120;
       cat.axisLabel.overflow = 'truncate';
