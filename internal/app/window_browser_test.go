@@ -1,11 +1,15 @@
 package app_test
 
 import (
+	"bytes"
+	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/xuri/excelize/v2"
 )
 
 var caseNumberRE = regexp.MustCompile(`\d{12}-\d{8}-\d{4}`)
@@ -132,5 +136,39 @@ func TestBrowserWindowJourney(t *testing.T) {
 	shot(t, ctx, "window-public")
 	if n := regCount(t, a, "SELECT COUNT(*) FROM cases WHERE rating = 5 AND agency = 1 AND on_time = 1 AND state = 'completed'"); n != 1 {
 		t.Fatalf("stored case not rated/agency/on time (%d)", n)
+	}
+
+	// 6. the county's dashboard: every township's on-time rate this month,
+	// the charts drawn, and the case ledger as XLSX
+	regLogin(t, ctx, base, "county", demoPassword)
+	must(t, ctx, "dashboard", chromedp.Navigate(base+"/window/dashboard"), chromedp.WaitVisible("#fig-children"),
+		chromedp.WaitVisible("[data-chart] canvas, [data-chart] svg"))
+	if got := text(t, ctx, "#fig-accepted"); got != "1" {
+		t.Fatalf("accepted on the county dashboard: %q", got)
+	}
+	if rows := text(t, ctx, "#fig-children"); !strings.Contains(rows, "羊尖镇") || !strings.Contains(rows, "100") {
+		t.Fatalf("townships' on-time rates:\n%s", rows)
+	}
+	shot(t, ctx, "window-dashboard")
+	must(t, ctx, "ledger", chromedp.Click(`form[action="/window/ledger"] button[type="submit"]`), chromedp.WaitVisible("#job-progress"))
+	id, _ := regWaitJob(t, ctx)
+	href, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector('.job-files a[href^="/jobs/%d/files/"]').getAttribute('href')`, id)))
+	if err != nil {
+		t.Fatalf("ledger link: %v", err)
+	}
+	code, body := regFetch(t, ctx, href)
+	if code != http.StatusOK {
+		t.Fatalf("ledger download: %d", code)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.GetRows(f.GetSheetName(0))
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("ledger rows %v %v", rows, err)
+	}
+	if all := fmt.Sprint(rows); !strings.Contains(all, number) || !strings.Contains(all, "139****2468") || strings.Contains(all, "13900002468") {
+		t.Fatalf("ledger:\n%v", rows)
 	}
 }
