@@ -16,6 +16,7 @@ import (
 	"github.com/shequ-platform/shequ/internal/platform/web"
 	"github.com/shequ-platform/shequ/internal/registry"
 	"github.com/shequ-platform/shequ/internal/window"
+	"github.com/shequ-platform/shequ/internal/window/open311"
 )
 
 //go:embed templates/*.html
@@ -84,6 +85,9 @@ func (a *App) routes() (http.Handler, error) {
 	if err := rd.Register(window.Templates(), "templates/*.html", window.Funcs()); err != nil {
 		return nil, err
 	}
+	if err := rd.Register(open311.Templates(), "templates/*.html", nil); err != nil {
+		return nil, err
+	}
 	ah := &access.HTTP{S: a.Access, R: rd, SecureCookies: a.Cfg.SecureCookies}
 
 	public := http.NewServeMux()
@@ -93,10 +97,11 @@ func (a *App) routes() (http.Handler, error) {
 	public.HandleFunc("GET /readyz", a.readyz)
 	ah.PublicRoutes(public)
 	(&window.PublicHTTP{S: a.Window, R: rd}).Routes(public)
+	(&open311.HTTP{S: a.Window, BaseURL: a.Cfg.PublicURL, TrustProxy: a.Cfg.TrustProxy, Log: a.Log}).Routes(public)
 	// the API answers anonymous callers with a JSON 401 itself, so it sits
 	// outside RequireLogin (still inside Authenticate, which resolves tokens)
 	public.Handle(api.Prefix+"/", api.New(api.Deps{Access: a.Access, Divisions: a.DivisionService, Audit: a.Audit,
-		DB: a.DB, Version: a.Version, Log: a.Log}))
+		DB: a.DB, Window: a.Window, Version: a.Version, Log: a.Log}))
 
 	private := http.NewServeMux()
 	ah.Routes(private)
@@ -106,12 +111,16 @@ func (a *App) routes() (http.Handler, error) {
 	(&registry.FilesHTTP{S: a.Registry, R: rd, Jobs: a.Jobs, Uploads: filepath.Join(a.Cfg.Data, "uploads")}).Routes(private)
 	(&jobs.HTTP{R: a.Jobs, Rd: rd}).Routes(private)
 	(&window.HTTP{S: a.Window, R: rd, Jobs: a.Jobs, PublicURL: a.Cfg.PublicURL, TrustProxy: a.Cfg.TrustProxy}).Routes(private)
+	(&open311.ClientsHTTP{S: a.Window, R: rd}).Routes(private)
 	(&calendar.HTTP{S: a.Calendar, R: rd}).Routes(private)
 	(&admin.HTTP{Access: a.Access, Divisions: a.DivisionService, Audit: a.Audit, Packs: a.Packs, R: rd}).Routes(private)
 	private.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { rd.Error(w, r, http.StatusNotFound, "") })
 	public.Handle("/", ah.RequireLogin(private))
 
 	csrf := http.NewCrossOriginProtection()
+	// Open311 clients authenticate with an api_key in the body, never with
+	// cookies, so a web app on another origin may post requests.
+	csrf.AddInsecureBypassPattern("POST /open311/v2/")
 	var h http.Handler = public
 	h = csrf.Handler(h)
 	h = ah.Authenticate(h)

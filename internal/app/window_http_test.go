@@ -120,3 +120,71 @@ func TestWindowPagesScopeAttachmentsAndPublicLookup(t *testing.T) {
 		t.Fatalf("right digits: %d", code)
 	}
 }
+
+// TestOpen311AndCasesAPIThroughTheApp posts a request with an API key from
+// a web app on another origin (allowed: the key, not a cookie, authenticates
+// it), finds it on the village's desk, and takes in a case through the JSON
+// API with a staff token.
+func TestOpen311AndCasesAPIThroughTheApp(t *testing.T) {
+	a, srv := newApp(t, dbtest.SQLite(t).Path(), true)
+	ctx := audit.WithActor(context.Background(), audit.Actor{Name: "test"})
+	u, err := a.Access.UserByName(ctx, "village")
+	if err != nil {
+		t.Fatal(err)
+	}
+	village := u.Assignments[0].Division
+	key, _, err := a.Window.AddClient(ctx, nil, "微信小程序", demoTownship(village))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon := newClient(t, srv)
+	if code, body, _ := anon.get("/open311/discovery.json"); code != http.StatusOK || !strings.Contains(body, "/open311/v2") {
+		t.Fatalf("discovery: %d %s", code, body)
+	}
+	form := url.Values{"api_key": {key}, "service_code": {"XS-BM-01"}, "jurisdiction_id": {strconv.FormatInt(village/1000, 10)},
+		"address_string": {"羊尖镇新街 12 号"}, "last_name": {"周"}, "first_name": {"敏"}, "phone": {"13600001234"},
+		"attribute[kind]": {"housing"}, "attribute[request]": {"想租一间房"}}
+	req, _ := http.NewRequest("POST", srv.URL+"/open311/v2/requests.json", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://miniapp.example.com")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	code, body, _ := anon.do(req)
+	if code != http.StatusCreated && code != http.StatusOK {
+		t.Fatalf("POST requests: %d %s", code, body)
+	}
+	number := caseNumberRE.FindString(body)
+	if number == "" {
+		t.Fatalf("no service_request_id in %s", body)
+	}
+	staff := newClient(t, srv)
+	staff.login("village", demoPassword)
+	if code, body, _ := staff.get("/window?view=open"); code != http.StatusOK || !strings.Contains(body, number) || !strings.Contains(body, "网上") {
+		t.Fatalf("the online request is not on the village desk: %d", code)
+	}
+	// a cookie-authenticated form from another origin is still refused
+	req, _ = http.NewRequest("POST", srv.URL+"/window/intake", strings.NewReader("unit=1"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example.com")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if code, _, _ := staff.do(req); code != http.StatusForbidden {
+		t.Fatalf("cross-site staff form: %d", code)
+	}
+
+	// the JSON API
+	secret, _, err := a.Access.CreateToken(ctx, u.ID, "bench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := `{"unit": "` + strconv.FormatInt(village, 10) + `", "item_code": "XS-BM-01", "channel": "phone", "name": "钱七", "phone": "13500001111",
+		"fields": {"kind": "labour", "request": "找工作"}, "decision": "accept"}`
+	req, _ = http.NewRequest("POST", srv.URL+"/api/v1/cases", strings.NewReader(payload))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+secret)
+	code, body, _ = anon.do(req)
+	if code != http.StatusCreated || !strings.Contains(body, `"state":"accepted"`) {
+		t.Fatalf("POST /api/v1/cases: %d %s", code, body)
+	}
+}
+
+// demoTownship is the township of a village code.
+func demoTownship(village int64) int64 { return village - village%1_000_000 }

@@ -154,6 +154,11 @@ func checkItem(cat *Catalogue, it policy.WindowItem) Errors {
 	if it.TimeLimit < 1 || it.TimeLimit > 365 {
 		es.add("time_limit", "time_limit_range")
 	}
+	for _, f := range it.Fields {
+		if it.Online && f.Type == policy.FieldResident && f.Required {
+			es.add("online", "online_resident") // Open311 clients cannot name a resident
+		}
+	}
 	seen := map[string]bool{}
 	for i, m := range it.Materials {
 		if !keyRE.MatchString(m.Key) || seen[m.Key] {

@@ -74,8 +74,9 @@ type HTTP struct {
 	S *window.Service
 	// BaseURL is the server's public URL (e.g. https://shequ.example.gov.cn)
 	// for the endpoint URL in service discovery; empty: taken from the
-	// request (https when it came over TLS).
-	BaseURL string
+	// request (see window.BaseURL).
+	BaseURL    string
+	TrustProxy bool
 	// Contact is the discovery document's contact text; empty: a generic
 	// text in the request's locale.
 	Contact string

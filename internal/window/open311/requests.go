@@ -469,8 +469,9 @@ func (h *HTTP) route(ctx context.Context, loc string, c window.Client, req postR
 	return 0, http.StatusBadRequest, "jurisdiction_id: " + i18n.T(loc, "open311.error.jurisdiction_required")
 }
 
-// Request is a service request as GET requests publishes it: no names,
-// phones, form values or descriptions (window matters are personal).
+// Request is a service request as GET requests publishes it: its state
+// only — no names, phones, form values, descriptions, addresses, points,
+// media or reasons (window matters are personal).
 type Request struct {
 	ID                string   `json:"service_request_id" xml:"-"`
 	Status            string   `json:"status" xml:"-"`
@@ -592,28 +593,17 @@ func stateText(loc string, c window.Case) string {
 	return c.State
 }
 
-// mediaURL finds the media_url a POST appended to the description.
-func mediaURL(desc string) *string {
-	last := desc[strings.LastIndexByte(desc, '\n')+1:]
-	if !strings.HasPrefix(last, "http://") && !strings.HasPrefix(last, "https://") {
-		return nil
-	}
-	if u, err := url.Parse(last); err != nil || u.Host == "" {
-		return nil
-	}
-	return &last
-}
-
 func (h *HTTP) toRequest(ctx context.Context, loc string, ag *agencies, c window.Case) Request {
+	// Anyone may read this, and case numbers are easy to guess: where the
+	// applicant lives, the photo they sent and the reason of a decision
+	// about them are personal (PIPL), so only the state is published. The
+	// applicant reads the rest on /public/case with the phone's digits.
 	out := Request{ID: c.Number, Status: "open", ServiceName: strPtr(c.ItemName), ServiceCode: c.ItemCode,
-		RequestedDatetime: w3c(c.SubmittedAt), Address: strPtr(c.Address), Lat: c.Lat, Long: c.Lon, MediaURL: mediaURL(c.Description)}
+		RequestedDatetime: w3c(c.SubmittedAt)}
 	notes := stateText(loc, c)
 	updated := c.UpdatedAt
 	if !c.Open() {
 		out.Status = "closed"
-		if c.Reason != "" {
-			notes = c.Reason
-		}
 		if c.ClosedAt != 0 {
 			updated = c.ClosedAt
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
 	"github.com/shequ-platform/shequ/internal/platform/policy"
+	"github.com/shequ-platform/shequ/internal/window"
 )
 
 // Discovery is the service discovery document
@@ -89,14 +90,7 @@ func strPtr(s string) *string {
 
 // baseURL is the server's public root, without a trailing slash.
 func (h *HTTP) baseURL(r *http.Request) string {
-	if h.BaseURL != "" {
-		return strings.TrimRight(h.BaseURL, "/")
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+	return window.BaseURL(r, strings.TrimRight(h.BaseURL, "/"), h.TrustProxy)
 }
 
 func (h *HTTP) discovery(w http.ResponseWriter, r *http.Request) {

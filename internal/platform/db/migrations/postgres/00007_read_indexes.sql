@@ -6,5 +6,10 @@
 -- facts in primary-key order already and needs nothing.
 CREATE INDEX facts_covering ON facts (metric, division, period) INCLUDE (value);
 
+-- Open311's GET tokens/{token} finds a case by its token (only online
+-- requests have one).
+CREATE INDEX cases_token ON cases (token) WHERE token <> '';
+
 -- +goose Down
+DROP INDEX cases_token;
 DROP INDEX facts_covering;
