@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/shequ-platform/shequ/internal/division"
+	fx "github.com/shequ-platform/shequ/internal/fixture"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/db"
@@ -22,38 +23,22 @@ import (
 	policypacks "github.com/shequ-platform/shequ/policy"
 )
 
-// 锡山区 (320205, bound by the xishan-2008 pack) with two townships, three
-// villages (NBS 2016 codes, see internal/division/testdata) and two grids
-// created under 门楼社区.
-const regDivisionsCSV = `code,name,level,parent_code,urban_rural_code
-320000000000,江苏省,1,,
-320200000000,无锡市,2,320000000000,
-320205000000,锡山区,3,320200000000,
-320205001000,东亭街道,4,320205000000,
-320205001001,门楼社区居委会,5,320205001000,111
-320205001002,柏庄社区居委会,5,320205001000,111
-320205002000,安镇街道,4,320205000000,
-320205002001,吼山社区居民委员会,5,320205002000,112
-`
-
-// Division codes of the fixture (15 digits).
+// The shared test jurisdiction (internal/fixture): 锡山区 with two
+// townships and three villages; two grids are created under 门楼社区.
 const (
-	regCounty   int64 = 320205000000000
-	regTownA    int64 = 320205001000 * 1000 // 东亭街道
-	regTownB    int64 = 320205002000 * 1000 // 安镇街道
-	regVillageA int64 = 320205001001 * 1000 // 门楼社区, in A
-	regVillageC int64 = 320205001002 * 1000 // 柏庄社区, in A
-	regVillageB int64 = 320205002001 * 1000 // 吼山社区, in B
-	regGridA1   int64 = regVillageA + 1     // 第一网格
-	regGridA2   int64 = regVillageA + 2     // 第二网格
+	regDivisionsCSV       = fx.DivisionsCSV
+	regCounty             = fx.County
+	regTownA              = fx.TownA        // 东亭街道
+	regTownB              = fx.TownB        // 安镇街道
+	regVillageA           = fx.VillageA     // 门楼社区, in A
+	regVillageC           = fx.VillageC     // 柏庄社区, in A
+	regVillageB           = fx.VillageB     // 吼山社区, in B
+	regGridA1       int64 = regVillageA + 1 // 第一网格
+	regGridA2       int64 = regVillageA + 2 // 第二网格
 )
 
 // regKeyFile is a fixed key file so lookups are the same in every run.
-var regKeyFile = pii.File{
-	Current: 1,
-	SM4:     map[string]string{"1": "00112233445566778899aabbccddeeff"},
-	Lookup:  "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
-}
+var regKeyFile = fx.Keys
 
 // regFixture is a registry service on a fresh database with the fixture's
 // divisions and principals.

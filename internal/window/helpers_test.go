@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shequ-platform/shequ/internal/division"
+	fx "github.com/shequ-platform/shequ/internal/fixture"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/calendar"
@@ -22,33 +23,19 @@ import (
 	policypacks "github.com/shequ-platform/shequ/policy"
 )
 
-// 锡山区 (bound by the xishan-2008 pack, whose window.yaml is the catalogue)
-// with two townships and three villages.
-const winDivisionsCSV = `code,name,level,parent_code,urban_rural_code
-320000000000,江苏省,1,,
-320200000000,无锡市,2,320000000000,
-320205000000,锡山区,3,320200000000,
-320205001000,东亭街道,4,320205000000,
-320205001001,门楼社区居委会,5,320205001000,111
-320205001002,柏庄社区居委会,5,320205001000,111
-320205002000,安镇街道,4,320205000000,
-320205002001,吼山社区居民委员会,5,320205002000,112
-`
-
+// The shared test jurisdiction (internal/fixture): 锡山区, bound by the
+// xishan-2008 pack whose window.yaml is the catalogue.
 const (
-	county   int64 = 320205000000000
-	townA    int64 = 320205001000 * 1000
-	townB    int64 = 320205002000 * 1000
-	villageA int64 = 320205001001 * 1000
-	villageC int64 = 320205001002 * 1000
-	villageB int64 = 320205002001 * 1000
+	winDivisionsCSV = fx.DivisionsCSV
+	county          = fx.County
+	townA           = fx.TownA
+	townB           = fx.TownB
+	villageA        = fx.VillageA
+	villageC        = fx.VillageC
+	villageB        = fx.VillageB
 )
 
-var keyFile = pii.File{
-	Current: 1,
-	SM4:     map[string]string{"1": "00112233445566778899aabbccddeeff"},
-	Lookup:  "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
-}
+var keyFile = fx.Keys
 
 type fixture struct {
 	t     *testing.T

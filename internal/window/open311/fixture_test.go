@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/shequ-platform/shequ/internal/division"
+	fx "github.com/shequ-platform/shequ/internal/fixture"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/db"
@@ -25,26 +27,16 @@ import (
 	"github.com/shequ-platform/shequ/internal/window/open311"
 )
 
-// 锡山区 (320205, bound by the test pack in testdata/packs) with two
-// townships and three villages.
-const divisionsCSV = `code,name,level,parent_code,urban_rural_code
-320000000000,江苏省,1,,
-320200000000,无锡市,2,320000000000,
-320205000000,锡山区,3,320200000000,
-320205001000,东亭街道,4,320205000000,
-320205001001,门楼社区居委会,5,320205001000,111
-320205001002,柏庄社区居委会,5,320205001000,111
-320205002000,安镇街道,4,320205000000,
-320205002001,吼山社区居民委员会,5,320205002000,112
-`
-
+// The shared test jurisdiction (internal/fixture), bound here by the test
+// pack in testdata/packs.
 const (
-	county   int64 = 320205000000000
-	townA    int64 = 320205001000 * 1000 // 东亭街道
-	townB    int64 = 320205002000 * 1000 // 安镇街道
-	villageA int64 = 320205001001 * 1000 // 门楼社区, in A
-	villageC int64 = 320205001002 * 1000 // 柏庄社区, in A
-	villageB int64 = 320205002001 * 1000 // 吼山社区, in B
+	divisionsCSV = fx.DivisionsCSV
+	county       = fx.County
+	townA        = fx.TownA
+	townB        = fx.TownB
+	villageA     = fx.VillageA
+	villageC     = fx.VillageC
+	villageB     = fx.VillageB
 )
 
 // Household points (WGS-84): one in 门楼社区, one in 吼山社区, 14 km apart.
@@ -53,11 +45,7 @@ const (
 	latB, lonB = 31.7000, 120.5000
 )
 
-var keyFile = pii.File{
-	Current: 1,
-	SM4:     map[string]string{"1": "00112233445566778899aabbccddeeff"},
-	Lookup:  "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
-}
+var keyFile = fx.Keys
 
 // stubCal is a calendar of weekdays only.
 type stubCal struct{}
@@ -151,15 +139,16 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 			t.Fatal(err)
 		}
 	}
-	// an admin turns the registry-bound item online at 门楼社区: Open311 must
-	// still not offer it (a client cannot name a resident)
+	// an admin may not turn the registry-bound item online (a client cannot
+	// name a resident); Open311 leaves such items out anyway
 	elder, ok := packs.Get("o311test").Window.Item("T-ELDER")
 	if !ok {
 		t.Fatal("no T-ELDER in the test pack")
 	}
 	elder.Online = true
-	if err := svc.SaveItem(ctx, f.admin, villageA, elder); err != nil {
-		t.Fatal(err)
+	var es window.Errors
+	if err := svc.SaveItem(ctx, f.admin, villageA, elder); !errors.As(err, &es) || es.For("online") == nil {
+		t.Fatalf("an online item requiring a resident was saved: %v", err)
 	}
 	f.key = f.addClient("随手拍", 0)
 	f.keyTownA = f.addClient("东亭街道小程序", townA)
