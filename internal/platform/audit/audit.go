@@ -95,13 +95,22 @@ type Log struct{ DB *db.DB }
 func (l *Log) Write(ctx context.Context, e Entry) error {
 	return l.DB.Tx(ctx, func(ctx context.Context) error {
 		a := ActorFrom(ctx)
-		q := "SELECT seq, hash FROM audit_head WHERE id = 1"
-		if l.DB.Dialect == db.Postgres {
-			q += " FOR UPDATE"
-		}
+		pg := l.DB.Dialect == db.Postgres
 		var seq int64
 		var prev string
-		if err := l.DB.QueryRow(ctx, q).Scan(&seq, &prev); err != nil {
+		var err error
+		if pg {
+			// Lock the head and take the next number in one round trip: the
+			// head is the one row every audited change of the deployment
+			// waits for, so the time it is held (to the commit) is the
+			// platform's serial section. RETURNING gives the new seq and the
+			// hash not yet changed, i.e. the previous entry's.
+			err = l.DB.QueryRow(ctx, "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").Scan(&seq, &prev)
+			seq--
+		} else {
+			err = l.DB.QueryRow(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&seq, &prev)
+		}
+		if err != nil {
 			return fmt.Errorf("audit head: %w", err)
 		}
 		changes := ""
@@ -116,12 +125,20 @@ func (l *Log) Write(ctx context.Context, e Entry) error {
 			Action: e.Action, Entity: e.Entity, EntityID: e.EntityID, Division: e.Division,
 			Changes: changes, PrevHash: prev}
 		r.Hash = r.computeHash()
-		if _, err := l.DB.Exec(ctx, `INSERT INTO audit_log (id, at, actor_id, actor, client, action, entity, entity_id, division, changes, prev_hash, hash)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, r.ID, r.At, r.ActorID, r.Actor, r.Client, r.Action, r.Entity, r.EntityID,
-			r.Division, r.Changes, r.PrevHash, r.Hash); err != nil {
+		insert := `INSERT INTO audit_log (id, at, actor_id, actor, client, action, entity, entity_id, division, changes, prev_hash, hash)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
+		args := []any{r.ID, r.At, r.ActorID, r.Actor, r.Client, r.Action, r.Entity, r.EntityID, r.Division, r.Changes, r.PrevHash, r.Hash}
+		if pg {
+			// the entry and the head's new hash in one statement
+			if _, err := l.DB.Exec(ctx, "WITH entry AS ("+insert+") UPDATE audit_head SET hash = ? WHERE id = 1", append(args, r.Hash)...); err != nil {
+				return fmt.Errorf("audit insert: %w", err)
+			}
+			return nil
+		}
+		if _, err := l.DB.Exec(ctx, insert, args...); err != nil {
 			return fmt.Errorf("audit insert: %w", err)
 		}
-		_, err := l.DB.Exec(ctx, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", r.ID, r.Hash)
+		_, err = l.DB.Exec(ctx, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", r.ID, r.Hash)
 		return err
 	})
 }

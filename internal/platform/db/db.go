@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -56,8 +57,12 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.SetMaxOpenConns(20)
-		p.SetMaxIdleConns(10)
+		// A few connections per core: more only queue in PostgreSQL's lock
+		// manager behind the rows every write touches (the audit chain head),
+		// which costs more than waiting for a connection in Go.
+		conns := min(max(4*runtime.GOMAXPROCS(0), 8), 32)
+		p.SetMaxOpenConns(conns)
+		p.SetMaxIdleConns(conns)
 		p.SetConnMaxIdleTime(5 * time.Minute)
 		d := &DB{Dialect: Postgres, w: p, r: p, dsn: dsn}
 		if err := d.Ping(ctx); err != nil {
