@@ -221,27 +221,14 @@ func GenerateCases(ctx context.Context, svc *window.Service, acc *access.Service
 	return g.stats, nil
 }
 
-// loadPeople reads the residents with a phone, village by village. The
-// registry has no listing call, so their ids come from one plain read of
-// its table; everything else about them comes through the services
-// (registry.Service.Contact, as intake itself does).
+// loadPeople gathers the residents with a phone, village by village, from
+// the registry.
 func (g *caseGen) loadPeople(ctx context.Context, county int64) error {
 	lo, hi := division.Range(county, division.LevelCounty)
-	rows, err := g.svc.DB.Query(ctx, `SELECT id, division FROM residents
-		WHERE division >= ? AND division <= ? AND status = 'present' AND phone_masked <> '' ORDER BY id`, lo, hi)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, div int64
-		if err := rows.Scan(&id, &div); err != nil {
-			return err
-		}
+	return g.svc.Registry.Reachable(ctx, lo, hi, func(id, div int64) {
 		v := division.Truncate(div, division.LevelVillage)
 		g.people[v] = append(g.people[v], applicant{resident: id, village: v})
-	}
-	return rows.Err()
+	})
 }
 
 // at moves the service's clock to day at minute past midnight.
@@ -352,8 +339,6 @@ func (g *caseGen) fill(it window.Item, a applicant, day int) (map[string]string,
 			v = strconv.FormatInt(a.resident, 10)
 		default:
 			switch {
-			case f.Key == "phone" || strings.HasSuffix(f.Key, "_phone"):
-				v = a.phone
 			case strings.Contains(f.Key, "address"):
 				v = shortVillageName(g.names[a.village]) + strconv.Itoa(1+g.r.IntN(12)) + "组" + strconv.Itoa(1+g.r.IntN(60)) + "号"
 			case f.Key == "other_party":

@@ -272,3 +272,24 @@ func b2i(b bool) int {
 func (s *Service) Reencrypt(ctx context.Context, progress func(n int64)) (int64, error) {
 	return pii.Reencrypt(ctx, s.DB, s.Keys, "residents", []string{"id_enc", "phone_enc"}, progress)
 }
+
+// Reachable calls each(id, division) for the residents present in [lo, hi]
+// who have a phone, in id order: the applicants a generator (the demo's
+// service-window cases) may file for. It reads ids and codes only; names,
+// numbers and tags stay behind Get and Contact.
+func (s *Service) Reachable(ctx context.Context, lo, hi int64, each func(id, division int64)) error {
+	rows, err := s.DB.Query(ctx, `SELECT id, division FROM residents
+		WHERE division >= ? AND division <= ? AND status = ? AND phone_masked <> '' ORDER BY id`, lo, hi, Present)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, div int64
+		if err := rows.Scan(&id, &div); err != nil {
+			return err
+		}
+		each(id, div)
+	}
+	return rows.Err()
+}

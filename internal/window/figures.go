@@ -27,6 +27,7 @@ import (
 	"github.com/shequ-platform/shequ/internal/division"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/db"
+	"github.com/shequ-platform/shequ/internal/platform/facts"
 	"github.com/shequ-platform/shequ/internal/platform/ids"
 	"github.com/shequ-platform/shequ/internal/platform/policy"
 )
@@ -323,7 +324,7 @@ func (s *Service) Figures(ctx context.Context, p *access.Principal, unit int64, 
 		// totals and roll-up: the base metrics by accepting unit (the order
 		// of the facts' key, so the database streams them)
 		func() error {
-			return s.sumFacts(ctx, figureMetrics, lo, hi, from, to, byDivision, func(metric string, div, v int64) {
+			return facts.SumMany(ctx, s.DB, figureMetrics, lo, hi, from, to, facts.ByDivision, func(metric string, div, v int64) {
 				u := unitOf(div)
 				switch metric {
 				case MetricAccepted:
@@ -355,7 +356,7 @@ func (s *Service) Figures(ctx context.Context, p *access.Principal, unit int64, 
 		},
 		// month by month
 		func() error {
-			return s.sumFacts(ctx, seriesMetrics, lo, hi, from, to, byPeriod, func(metric string, per, v int64) {
+			return facts.SumMany(ctx, s.DB, seriesMetrics, lo, hi, from, to, facts.ByPeriod, func(metric string, per, v int64) {
 				m := months[int(per)]
 				if m == nil {
 					return
@@ -396,7 +397,7 @@ func (s *Service) Figures(ctx context.Context, p *access.Principal, unit int64, 
 				}
 			}
 			read := func() error {
-				err := s.sumFacts(ctx, metrics, lo, hi, from, to, byMetric, func(metric string, _, v int64) {
+				err := facts.SumMany(ctx, s.DB, metrics, lo, hi, from, to, facts.ByMetric, func(metric string, _, v int64) {
 					if c := index[metric]; c != nil {
 						*c += v
 					}
@@ -630,55 +631,6 @@ func parallel(ctx context.Context, fns ...func() error) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// How sumFacts groups.
-const (
-	byMetric   = iota // one sum per metric
-	byDivision        // per metric and division: the order of the facts' key, streamed
-	byPeriod          // per metric and month
-)
-
-// sumFacts sums metrics over the divisions [lo, hi] and the months [from,
-// to] in one read, grouped by metric and, as by says, by division or month;
-// each gets the metric, the division or month (0 byMetric) and the sum. It
-// is facts.Sum, RollUp and Series for many metrics at once: a dashboard
-// reads each facts row once. (Grouping by division rather than by child
-// unit lets the database stream in key order instead of sorting; the
-// roll-up to the children is done by the caller.)
-func (s *Service) sumFacts(ctx context.Context, metrics []string, lo, hi int64, from, to int, by int,
-	each func(metric string, key, v int64)) error {
-	if len(metrics) == 0 {
-		return nil
-	}
-	keyCol, group := "0", "metric"
-	switch by {
-	case byDivision:
-		keyCol, group = "division", "metric, division"
-	case byPeriod:
-		keyCol, group = "period", "metric, period"
-	}
-	args := make([]any, 0, len(metrics)+4)
-	for _, m := range metrics {
-		args = append(args, m)
-	}
-	args = append(args, lo, hi, from, to)
-	rows, err := s.DB.Query(ctx, `SELECT metric, `+keyCol+`, SUM(value) FROM facts
-		WHERE metric IN (`+db.Placeholders(len(metrics))+`) AND division >= ? AND division <= ? AND period >= ? AND period <= ?
-		GROUP BY `+group, args...)
-	if err != nil {
-		return fmt.Errorf("window: figures: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var metric string
-		var key, v int64
-		if err := rows.Scan(&metric, &key, &v); err != nil {
-			return err
-		}
-		each(metric, key, v)
-	}
-	return rows.Err()
 }
 
 // openOverdue counts the cases accepted in [lo, hi] that are open and past

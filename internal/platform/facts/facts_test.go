@@ -146,5 +146,10 @@ func TestAddAll(t *testing.T) {
 		if err := facts.AddAll(ctx, d, nil); err != nil {
 			t.Fatal(err)
 		}
+		got := map[string]int64{}
+		if err := facts.SumMany(ctx, d, []string{"m.a", "m.b"}, county, county+999_999_999, 0, 999999, facts.ByMetric,
+			func(m string, _, v int64) { got[m] = v }); err != nil || got["m.a"] != 9 || got["m.b"] != 2 {
+			t.Fatalf("SumMany %v %v", got, err)
+		}
 	})
 }
