@@ -64,6 +64,9 @@ type Pack struct {
 	// Window holds the service-window catalogue (window.yaml); nil when the
 	// pack has none.
 	Window *Window
+	// Grid holds the incident categories, chiefs, dispute types and patrol
+	// target of grid governance (grid.yaml); nil when the pack has none.
+	Grid *Grid
 	// Dir is where the pack was loaded from: the directory's path inside the
 	// fs.FS given to Load, or the OS path for LoadDir.
 	Dir string

@@ -33,6 +33,7 @@ var sections = []section{
 	newSection(packFileName, applyPack),
 	newSection("registry.yaml", applyRegistry),
 	newSection("window.yaml", applyWindow),
+	newSection("grid.yaml", applyGrid),
 }
 
 func newSection[T any](file string, apply func(c *checker, p *Pack, v *T)) section {
