@@ -3,13 +3,10 @@ package window
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,21 +16,18 @@ import (
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/db"
-	"github.com/shequ-platform/shequ/internal/platform/pii"
+	"github.com/shequ-platform/shequ/internal/platform/sealed"
 	"github.com/shequ-platform/shequ/internal/platform/web"
 )
 
-// Attachments (scans of ID cards and other materials, photos) are files
-// under <data>/attachments/<case id / 1000>/<case id>/<sha256>.enc, each
-// encrypted with the personal-data key (SM4-GCM, like ID numbers): a copied
-// data directory shows nothing. The database keeps their name, type, size
+// Attachments (scans of ID cards and other materials, photos; JPEG, PNG,
+// WebP or PDF, the type sniffed from the content) are files under
+// <data>/attachments/<case id / 1000>/<case id>/<sha256>.enc, sealed with the
+// personal-data key by internal/platform/sealed: a copied data directory
+// shows nothing. The database keeps their name, type, size
 // and the hash of the plain content. docs/operations.md says how they are
 // backed up with the database and the key file.
 const MaxAttachment = 8 << 20
-
-// attachmentTypes are the accepted types (sniffed from the content, not
-// trusted from the client).
-var attachmentTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "application/pdf": true}
 
 // Attach stores a file on a case the principal may act on (window.intake or
 // window.handle where it is accepted or handled). The file is written before
@@ -54,48 +48,21 @@ func (s *Service) Attach(ctx context.Context, p *access.Principal, id int64, nam
 	if utf8.RuneCountInString(name) > 120 {
 		name = string([]rune(name)[:120])
 	}
-	data, err := io.ReadAll(io.LimitReader(r, MaxAttachment+1))
-	if err != nil {
-		if web.BodyTooLarge(err) {
-			return Attachment{}, Errors{{Field: "file", Code: "file_size", Arg: strconv.Itoa(MaxAttachment >> 20)}}
-		}
-		return Attachment{}, err
-	}
-	if len(data) > MaxAttachment {
+	data, ctype, err := sealed.Read(r, MaxAttachment, sealed.Documents)
+	switch {
+	case errors.Is(err, sealed.ErrTooLarge):
 		return Attachment{}, Errors{{Field: "file", Code: "file_size", Arg: strconv.Itoa(MaxAttachment >> 20)}}
-	}
-	ctype := http.DetectContentType(data)
-	if len(data) == 0 || !attachmentTypes[ctype] {
+	case errors.Is(err, sealed.ErrType):
 		return Attachment{}, Errors{{Field: "file", Code: "file_type"}}
+	case err != nil:
+		return Attachment{}, err
 	}
-	sum := sha256.Sum256(data)
-	sealed, err := s.Keys.Encrypt(string(data))
+	f, err := s.files().Seal("", c.ID, data, ctype)
 	if err != nil {
 		return Attachment{}, err
 	}
-	dir := filepath.Join(s.Attachments, strconv.FormatInt(c.ID/1000, 10), strconv.FormatInt(c.ID, 10))
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return Attachment{}, err
-	}
-	tmp, err := os.CreateTemp(dir, ".upload-*")
-	if err != nil {
-		return Attachment{}, err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(sealed); err != nil {
-		tmp.Close()
-		return Attachment{}, err
-	}
-	if err := tmp.Close(); err != nil {
-		return Attachment{}, err
-	}
-	final := filepath.Join(dir, hex.EncodeToString(sum[:])+".enc")
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		return Attachment{}, err
-	}
-	rel, _ := filepath.Rel(s.Attachments, final)
-	a := Attachment{CaseID: c.ID, Name: name, ContentType: ctype, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]),
-		Path: filepath.ToSlash(rel), UploadedAt: db.Now(), UploadedBy: audit.ActorFrom(ctx).Name}
+	a := Attachment{CaseID: c.ID, Name: name, ContentType: f.ContentType, Size: f.Size, SHA256: f.SHA256,
+		Path: f.Rel, UploadedAt: db.Now(), UploadedBy: audit.ActorFrom(ctx).Name}
 	err = s.DB.Tx(ctx, func(ctx context.Context) error {
 		if err := s.st.addAttachment(ctx, &a); err != nil {
 			return err
@@ -121,12 +88,8 @@ func (s *Service) Attachment(ctx context.Context, p *access.Principal, id, aid i
 		if a.ID != aid {
 			continue
 		}
-		sealed, err := os.ReadFile(filepath.Join(s.Attachments, filepath.FromSlash(a.Path)))
-		if err != nil {
-			return a, nil, err
-		}
-		plain, err := s.Keys.Decrypt(string(sealed))
-		return a, []byte(plain), err
+		plain, err := s.files().Open(a.Path)
+		return a, plain, err
 	}
 	return Attachment{}, nil, db.ErrNotFound
 }
@@ -151,38 +114,11 @@ func (s *Service) reencryptAttachments(ctx context.Context) (int64, error) {
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	var n int64
-	for _, rel := range paths {
-		path := filepath.Join(s.Attachments, filepath.FromSlash(rel))
-		sealed, err := os.ReadFile(path)
-		if errors.Is(err, os.ErrNotExist) {
-			continue // a lost file is reported when opened, not here
-		}
-		if err != nil {
-			return n, err
-		}
-		if pii.Version(string(sealed)) == s.Keys.Current() {
-			continue
-		}
-		plain, err := s.Keys.Decrypt(string(sealed))
-		if err != nil {
-			return n, fmt.Errorf("attachment %s: %w", rel, err)
-		}
-		resealed, err := s.Keys.Encrypt(plain)
-		if err != nil {
-			return n, err
-		}
-		tmp := path + ".rotate"
-		if err := os.WriteFile(tmp, []byte(resealed), 0o640); err != nil {
-			return n, err
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, nil
+	return s.files().Reseal(paths)
 }
+
+// files is the sealed store of attachments.
+func (s *Service) files() *sealed.Store { return &sealed.Store{Dir: s.Attachments, Keys: s.Keys} }
 
 func (h *HTTP) upload(w http.ResponseWriter, r *http.Request) {
 	p, c, ok := h.loadCase(w, r)
