@@ -1,0 +1,5 @@
+package grid
+
+import "net/http"
+
+func (h *HTTP) followupRoutes(mux *http.ServeMux) {}
