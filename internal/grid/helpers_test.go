@@ -57,9 +57,9 @@ type fixture struct {
 	gridA1, gridA2, gridB1 int64 // grids of village A (two) and B (one)
 
 	admin, countyStaff, townStaffA, townStaffB, villageStaff, villageStaffB *access.Principal
-	workerA1, workerA2, workerB1                                           *access.Principal // grid workers of their grid
-	officer                                                                *access.Principal // special_groups_officer of town A
-	viewer                                                                 *access.Principal // viewer of the county
+	workerA1, workerA2, workerB1                                            *access.Principal // grid workers of their grid
+	officer                                                                 *access.Principal // special_groups_officer of town A
+	viewer                                                                  *access.Principal // viewer of the county
 }
 
 var china = time.FixedZone("CST", 8*3600)
