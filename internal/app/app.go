@@ -25,6 +25,7 @@ import (
 	"github.com/shequ-platform/shequ/internal/platform/pii"
 	"github.com/shequ-platform/shequ/internal/platform/policy"
 	"github.com/shequ-platform/shequ/internal/registry"
+	"github.com/shequ-platform/shequ/internal/grid"
 	"github.com/shequ-platform/shequ/internal/window"
 	policypacks "github.com/shequ-platform/shequ/policy"
 )
@@ -50,6 +51,7 @@ type App struct {
 	Registry        *registry.Service
 	Calendar        *calendar.Service
 	Window          *window.Service
+	Grid            *grid.Service
 
 	handler http.Handler
 }
@@ -112,6 +114,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("working-day calendar: %w", err)
 	}
 	a.Window = window.NewService(d, a.Audit, a.Access, keys, a.Divisions, packs, a.Registry, a.workingDays,
+		filepath.Join(cfg.Data, "attachments"))
+	a.Grid = grid.NewService(d, a.Audit, a.Access, keys, a.Divisions, packs, a.Registry, a.Calendar.Calendar,
 		filepath.Join(cfg.Data, "attachments"))
 	a.Jobs = jobs.New(d, filepath.Join(cfg.Data, "jobs"), log)
 	a.Jobs.Principal = a.Access.PrincipalOf

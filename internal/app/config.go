@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/shequ-platform/shequ/internal/grid"
+
 	"flag"
 	"fmt"
 	"net/url"
@@ -29,6 +31,8 @@ type Config struct {
 	LogFormat       string
 	LogLevel        string
 	PublicURL       string
+	// Map is the optional tile layer under the grid map.
+	Map grid.MapConfig
 }
 
 // Option describes one setting, for flags, the environment and the docs.
@@ -52,6 +56,9 @@ var Options = []Option{
 	{"log-format", "text", "log format: text or json"},
 	{"log-level", "info", "log level: debug, info, warn, error"},
 	{"public-url", "", "address residents reach Shequ at, for the QR codes on receipts and Open311 discovery (e.g. https://shequ.example.gov.cn; default: the address of each request)"},
+	{"map-tiles", "", "tile server under the grid map, as a {z}/{x}/{y} URL on the intranet (e.g. a Tianditu mirror; default: none, outlines and points on a blank background)"},
+	{"map-tiles-crs", "wgs84", "coordinate system the tiles are drawn in: wgs84 (Tianditu, CGCS2000) or gcj02"},
+	{"map-attribution", "", "attribution shown in the map's corner for the tiles"},
 }
 
 // KeyFile is where the keys for personal data live.
@@ -69,7 +76,8 @@ func EnvName(flagName string) string {
 
 // Bind registers the options on fs, with defaults taken from the environment.
 func (c *Config) Bind(fs *flag.FlagSet) {
-	str := map[string]*string{"addr": &c.Addr, "data": &c.Data, "db": &c.DB, "policy": &c.Policy, "key-file": &c.Keys, "log-format": &c.LogFormat, "log-level": &c.LogLevel, "public-url": &c.PublicURL}
+	str := map[string]*string{"addr": &c.Addr, "data": &c.Data, "db": &c.DB, "policy": &c.Policy, "key-file": &c.Keys, "log-format": &c.LogFormat, "log-level": &c.LogLevel, "public-url": &c.PublicURL,
+		"map-tiles": &c.Map.TileURL, "map-tiles-crs": &c.Map.TileCRS, "map-attribution": &c.Map.Attribution}
 	for _, o := range Options {
 		def := o.Default
 		if v, ok := os.LookupEnv(EnvName(o.Flag)); ok {
@@ -117,6 +125,18 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("--public-url must be an http:// or https:// address, not %q", c.PublicURL)
 		}
 		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	}
+	if c.Map.TileURL != "" {
+		u, err := url.Parse(c.Map.TileURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.Contains(c.Map.TileURL, "{z}") {
+			return fmt.Errorf("--map-tiles must be an http(s) URL with {z}, {x} and {y}, not %q", c.Map.TileURL)
+		}
+	}
+	if c.Map.TileCRS == "" {
+		c.Map.TileCRS = "wgs84"
+	}
+	if c.Map.TileCRS != "wgs84" && c.Map.TileCRS != "gcj02" {
+		return fmt.Errorf("--map-tiles-crs must be wgs84 or gcj02, not %q", c.Map.TileCRS)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)

@@ -15,6 +15,7 @@ import (
 	"github.com/shequ-platform/shequ/internal/platform/jobs"
 	"github.com/shequ-platform/shequ/internal/platform/web"
 	"github.com/shequ-platform/shequ/internal/registry"
+	"github.com/shequ-platform/shequ/internal/grid"
 	"github.com/shequ-platform/shequ/internal/window"
 	"github.com/shequ-platform/shequ/internal/window/open311"
 )
@@ -34,6 +35,7 @@ var nav = []navEntry{
 	{"nav.divisions", "/divisions", "division.view"},
 	{"registry.nav", "/registry", "resident.view"},
 	{"window.nav", "/window", "window.view"},
+	{"grid.nav", "/grid", "grid.view"},
 	{"job.nav", "/jobs", ""},
 	{"nav.users", "/admin/users", "user.view"},
 	{"nav.audit", "/admin/audit", "audit.view"},
@@ -88,6 +90,9 @@ func (a *App) routes() (http.Handler, error) {
 	if err := rd.Register(open311.Templates(), "templates/*.html", nil); err != nil {
 		return nil, err
 	}
+	if err := rd.Register(grid.Templates(), "templates/*.html", grid.Funcs()); err != nil {
+		return nil, err
+	}
 	ah := &access.HTTP{S: a.Access, R: rd, SecureCookies: a.Cfg.SecureCookies}
 
 	public := http.NewServeMux()
@@ -112,6 +117,7 @@ func (a *App) routes() (http.Handler, error) {
 	(&jobs.HTTP{R: a.Jobs, Rd: rd}).Routes(private)
 	(&window.HTTP{S: a.Window, R: rd, Jobs: a.Jobs, PublicURL: a.Cfg.PublicURL, TrustProxy: a.Cfg.TrustProxy}).Routes(private)
 	(&open311.ClientsHTTP{S: a.Window, R: rd}).Routes(private)
+	(&grid.HTTP{S: a.Grid, R: rd, Jobs: a.Jobs, Map: a.Cfg.Map, PublicURL: a.Cfg.PublicURL, TrustProxy: a.Cfg.TrustProxy}).Routes(private)
 	(&calendar.HTTP{S: a.Calendar, R: rd}).Routes(private)
 	(&admin.HTTP{Access: a.Access, Divisions: a.DivisionService, Audit: a.Audit, Packs: a.Packs, R: rd}).Routes(private)
 	private.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { rd.Error(w, r, http.StatusNotFound, "") })

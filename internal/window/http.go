@@ -2,7 +2,6 @@ package window
 
 import (
 	"embed"
-	"fmt"
 	"html/template"
 	"net/http"
 	"time"
@@ -65,14 +64,6 @@ func (h *PublicHTTP) Routes(mux *http.ServeMux) {
 // Funcs are the template funcs the window's pages use besides the base ones.
 func Funcs() template.FuncMap {
 	return template.FuncMap{
-		// fmtday writes a YYYYMMDD day as 2006-01-02.
-		"fmtday": func(d int) string {
-			if d == 0 {
-				return ""
-			}
-			return fmt.Sprintf("%04d-%02d-%02d", d/10000, d/100%100, d%100)
-		},
-		"kb":  func(n int64) int64 { return (n + 1023) / 1024 },
 		"now": func() int64 { return time.Now().UnixMilli() },
 	}
 }

@@ -408,6 +408,15 @@ func baseFuncs(locale string) template.FuncMap {
 			return x + y, err
 		},
 		"query": url.QueryEscape,
+		// fmtday writes a YYYYMMDD day (an int) as 2006-01-02; 0 as "".
+		"fmtday": func(d int) string {
+			if d == 0 {
+				return ""
+			}
+			return fmt.Sprintf("%04d-%02d-%02d", d/10000, d/100%100, d%100)
+		},
+		// kb is a size in bytes as whole KiB, rounded up.
+		"kb": func(n int64) int64 { return (n + 1023) / 1024 },
 		"json": func(v any) (template.JS, error) {
 			b, err := json.Marshal(v) // escapes <, >, & so </script> cannot appear
 			return template.JS(b), err
