@@ -17,7 +17,7 @@ import (
 	"github.com/shequ-platform/shequ/internal/registry"
 	"github.com/shequ-platform/shequ/internal/grid"
 	"github.com/shequ-platform/shequ/internal/window"
-	"github.com/shequ-platform/shequ/internal/window/open311"
+	"github.com/shequ-platform/shequ/internal/open311"
 )
 
 //go:embed templates/*.html

@@ -24,7 +24,7 @@ import (
 	"github.com/shequ-platform/shequ/internal/platform/policy"
 	"github.com/shequ-platform/shequ/internal/registry"
 	"github.com/shequ-platform/shequ/internal/window"
-	"github.com/shequ-platform/shequ/internal/window/open311"
+	"github.com/shequ-platform/shequ/internal/open311"
 )
 
 // The shared test jurisdiction (internal/fixture), bound here by the test

@@ -15,7 +15,7 @@ import (
 	"github.com/shequ-platform/shequ/internal/platform/db/dbtest"
 	"github.com/shequ-platform/shequ/internal/platform/web"
 	"github.com/shequ-platform/shequ/internal/window"
-	"github.com/shequ-platform/shequ/internal/window/open311"
+	"github.com/shequ-platform/shequ/internal/open311"
 )
 
 var keyRE = regexp.MustCompile(`^o311_[a-z2-7]{32}$`)
