@@ -102,7 +102,7 @@ func (a *App) routes() (http.Handler, error) {
 	public.HandleFunc("GET /readyz", a.readyz)
 	ah.PublicRoutes(public)
 	(&window.PublicHTTP{S: a.Window, R: rd}).Routes(public)
-	(&open311.HTTP{S: a.Window, BaseURL: a.Cfg.PublicURL, TrustProxy: a.Cfg.TrustProxy, Log: a.Log}).Routes(public)
+	(&open311.HTTP{S: a.Window, G: a.Grid, BaseURL: a.Cfg.PublicURL, TrustProxy: a.Cfg.TrustProxy, Log: a.Log}).Routes(public)
 	// the API answers anonymous callers with a JSON 401 itself, so it sits
 	// outside RequireLogin (still inside Authenticate, which resolves tokens)
 	public.Handle(api.Prefix+"/", api.New(api.Deps{Access: a.Access, Divisions: a.DivisionService, Audit: a.Audit,

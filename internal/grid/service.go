@@ -416,15 +416,23 @@ func actorName(p *access.Principal) string {
 	return p.Username
 }
 
-// checkPosition refuses a point outside China or one whose nearest
-// household (within outsideMeters) lives in another county.
+// checkPosition refuses a point outside China, one whose nearest household
+// (within outsideMeters) lives in another county, and one farther than that
+// from every household when the county has geocoded households.
 func (s *Service) checkPosition(ctx context.Context, county int64, lat, lon float64) error {
 	if math.IsNaN(lat) || math.IsNaN(lon) || !geo.InChina(lat, lon) {
 		return &FieldError{Field: "position", Code: "position_invalid"}
 	}
 	v, err := s.Registry.NearestVillage(ctx, lat, lon, outsideMeters)
 	if errors.Is(err, db.ErrNotFound) {
-		return nil // nothing geocoded near: nothing to compare with
+		// nothing geocoded near: outside, unless the county has no points
+		// to compare with at all
+		lo, hi := ids.Subtree(county)
+		known, err := s.Registry.Geocoded(ctx, lo, hi)
+		if err != nil || !known {
+			return err
+		}
+		return &FieldError{Field: "position", Code: "position_outside_county"}
 	}
 	if err != nil {
 		return err

@@ -10,12 +10,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shequ-platform/shequ/internal/open311"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/db"
 	"github.com/shequ-platform/shequ/internal/platform/db/dbtest"
 	"github.com/shequ-platform/shequ/internal/platform/web"
 	"github.com/shequ-platform/shequ/internal/window"
-	"github.com/shequ-platform/shequ/internal/open311"
 )
 
 var keyRE = regexp.MustCompile(`^o311_[a-z2-7]{32}$`)

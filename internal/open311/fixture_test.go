@@ -17,6 +17,7 @@ import (
 
 	"github.com/shequ-platform/shequ/internal/division"
 	fx "github.com/shequ-platform/shequ/internal/fixture"
+	"github.com/shequ-platform/shequ/internal/open311"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/db"
@@ -24,7 +25,6 @@ import (
 	"github.com/shequ-platform/shequ/internal/platform/policy"
 	"github.com/shequ-platform/shequ/internal/registry"
 	"github.com/shequ-platform/shequ/internal/window"
-	"github.com/shequ-platform/shequ/internal/open311"
 )
 
 // The shared test jurisdiction (internal/fixture), bound here by the test
@@ -100,6 +100,12 @@ type fixture struct {
 	d   *db.DB
 	svc *window.Service
 	h   http.Handler
+	// what withGrid needs to build a grid service beside the window's
+	al   *audit.Log
+	acc  *access.Service
+	divs *division.Service
+	keys *pii.Keys
+	reg  *registry.Service
 
 	admin *access.Principal // system_admin
 	townA *access.Principal // township_staff of 东亭街道
@@ -126,7 +132,7 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 	reg := registry.NewService(d, al, acc, keys, divs.Store, packs)
 	svc := window.NewService(d, al, acc, keys, divs.Store, packs, reg,
 		func(context.Context) (window.Calendar, error) { return stubCal{}, nil }, t.TempDir())
-	f := &fixture{t: t, ctx: ctx, d: d, svc: svc,
+	f := &fixture{t: t, ctx: ctx, d: d, svc: svc, al: al, acc: acc, divs: divs, keys: keys, reg: reg,
 		admin: &access.Principal{UserID: 1, Username: "admin", Assignments: []access.Assignment{{Role: "system_admin"}}},
 		townA: &access.Principal{UserID: 2, Username: "townA", Assignments: []access.Assignment{{Role: "township_staff", Division: townA}}},
 	}

@@ -1,7 +1,8 @@
-// Package open311 serves the service window through the Open311 GeoReport
-// v2 API (http://wiki.open311.org/GeoReport_v2), so that existing Open311
-// apps and sites can list the service items residents may apply for online,
-// submit requests, and follow their status:
+// Package open311 serves the service window and grid incidents through the
+// Open311 GeoReport v2 API (http://wiki.open311.org/GeoReport_v2), so that
+// existing Open311 apps and sites can list the service items residents may
+// apply for online and the problems they may report (incidents.go), submit
+// requests, and follow their status:
 //
 //	GET  /open311/discovery.{json,xml}                 service discovery
 //	GET  /open311/v2/services.{json,xml}               the online service items
@@ -39,6 +40,7 @@ import (
 	"time"
 
 	"github.com/shequ-platform/shequ/internal/division"
+	"github.com/shequ-platform/shequ/internal/grid"
 	"github.com/shequ-platform/shequ/internal/platform/db"
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
 	"github.com/shequ-platform/shequ/internal/platform/ids"
@@ -72,6 +74,8 @@ func w3c(ms int64) string { return time.UnixMilli(ms).In(china).Format(time.RFC3
 // HTTP serves the Open311 GeoReport v2 API.
 type HTTP struct {
 	S *window.Service
+	// G serves grid incidents beside the window's items (nil: items only).
+	G *grid.Service
 	// BaseURL is the server's public URL (e.g. https://shequ.example.gov.cn)
 	// for the endpoint URL in service discovery; empty: taken from the
 	// request (see window.BaseURL).

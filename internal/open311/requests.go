@@ -17,6 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/shequ-platform/shequ/internal/grid"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/db"
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
@@ -243,16 +244,18 @@ func describe(loc string, p problem) string {
 	return p.Param + ": " + text
 }
 
-// paramOf names the request parameter behind a window field error.
+// paramOf names the request parameter behind a window or grid field error.
 func paramOf(field string) string {
 	if k, ok := strings.CutPrefix(field, "field."); ok {
 		return "attribute[" + k + "]"
 	}
 	switch field {
-	case "item":
+	case "item", "category":
 		return "service_code"
-	case "unit":
+	case "unit", "division":
 		return "jurisdiction_id"
+	case "position":
+		return "lat/long"
 	case "name":
 		return "last_name/first_name"
 	case "address":
@@ -261,22 +264,23 @@ func paramOf(field string) string {
 	return field
 }
 
-// fieldError translates one of the window's field errors: the window's
-// own text when the catalogue has it, else a generic one with the code.
-func fieldError(loc string, e *window.FieldError) string {
-	key := "window.error." + e.Code
+// fieldError translates a domain's field error (domain window or grid):
+// the domain's own text when the catalogue has it, else a generic one with
+// the code.
+func fieldError(loc, domain, field, code, arg string) string {
+	key := domain + ".error." + code
 	var text string
 	if i18n.Has(loc, key) || i18n.Has(i18n.Default, key) {
-		if e.Arg != "" {
-			text = i18n.T(loc, key, e.Arg)
+		if arg != "" {
+			text = i18n.T(loc, key, arg)
 		} else {
 			text = i18n.T(loc, key)
 		}
 	}
 	if text == "" || strings.Contains(text, "%!") {
-		text = i18n.T(loc, "open311.problem.invalid", e.Code)
+		text = i18n.T(loc, "open311.problem.invalid", code)
 	}
-	return paramOf(e.Field) + ": " + text
+	return paramOf(field) + ": " + text
 }
 
 // receipt is the answer to a POST: the new request's id (the case number)
@@ -371,6 +375,10 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 		h.failStatus(w, r, format, status, msg)
 		return
 	}
+	if h.incidentCategory(unit, req.ServiceCode) {
+		h.postIncident(w, r, format, loc, client, req, unit)
+		return
+	}
 	o, found, err := h.find(ctx, unit, req.ServiceCode, loc)
 	if err != nil {
 		h.internal(w, r, format, err)
@@ -415,7 +423,7 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	if errors.As(err, &es) {
 		msgs := make([]string, len(es))
 		for i, e := range es {
-			msgs[i] = fieldError(loc, e)
+			msgs[i] = fieldError(loc, "window", e.Field, e.Code, e.Arg)
 		}
 		h.fail(w, r, format, http.StatusBadRequest, msgs...)
 		return
@@ -747,6 +755,17 @@ func (h *HTTP) requests(w http.ResponseWriter, r *http.Request, format string) {
 	for _, c := range cases {
 		out = append(out, h.toRequest(ctx, loc, ag, c))
 	}
+	if h.G != nil && len(out) < f.Limit {
+		incs, err := h.G.OnlineIncidents(ctx, grid.OnlineFilter{Numbers: f.Numbers, Categories: f.Items, From: f.From, To: f.To,
+			Status: f.Status, Lo: f.Lo, Hi: f.Hi, Limit: f.Limit - len(out)})
+		if err != nil {
+			h.internal(w, r, format, err)
+			return
+		}
+		for _, in := range incs {
+			out = append(out, h.incidentRequest(ctx, loc, ag.seen, in))
+		}
+	}
 	h.send(w, r, format, http.StatusOK, out, requestsXML(out))
 }
 
@@ -756,6 +775,20 @@ func (h *HTTP) request(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loc := locale(r)
+	if h.G != nil && isIncidentNumber(id) {
+		in, err := h.G.OnlineIncident(r.Context(), id)
+		if errors.Is(err, db.ErrNotFound) {
+			h.fail(w, r, format, http.StatusNotFound, i18n.T(loc, "open311.error.request_unknown", paramName(id)))
+			return
+		}
+		if err != nil {
+			h.internal(w, r, format, err)
+			return
+		}
+		out := []Request{h.incidentRequest(r.Context(), loc, map[int64]string{}, in)}
+		h.send(w, r, format, http.StatusOK, out, requestsXML(out))
+		return
+	}
 	c, err := h.S.OnlineCase(r.Context(), id)
 	if errors.Is(err, db.ErrNotFound) {
 		h.fail(w, r, format, http.StatusNotFound, i18n.T(loc, "open311.error.request_unknown", paramName(id)))
@@ -787,6 +820,13 @@ func (h *HTTP) token(w http.ResponseWriter, r *http.Request) {
 	}
 	loc := locale(r)
 	c, err := h.S.OnlineCaseByToken(r.Context(), token)
+	if errors.Is(err, db.ErrNotFound) && h.G != nil {
+		if in, err := h.G.OnlineIncidentByToken(r.Context(), token); err == nil {
+			out := []tokenAnswer{{ID: in.Number, Token: in.Token}}
+			h.send(w, r, format, http.StatusOK, out, xmlTokens{Requests: out})
+			return
+		}
+	}
 	if errors.Is(err, db.ErrNotFound) {
 		h.fail(w, r, format, http.StatusNotFound, i18n.T(loc, "open311.error.token_unknown"))
 		return

@@ -238,6 +238,7 @@ func (h *HTTP) services(w http.ResponseWriter, r *http.Request, format string) {
 	for _, o := range offers {
 		out = append(out, toService(o, loc))
 	}
+	out = append(out, h.incidentServices(unit, loc)...)
 	h.send(w, r, format, http.StatusOK, out, xmlServices{Services: out})
 }
 
@@ -264,6 +265,11 @@ func (h *HTTP) definition(w http.ResponseWriter, r *http.Request) {
 	unit, status, msg := h.jurisdiction(r.Context(), loc, r.Form.Get("jurisdiction_id"))
 	if status != 0 {
 		h.failStatus(w, r, format, status, msg)
+		return
+	}
+	if h.incidentCategory(unit, code) {
+		d := Definition{Code: code, Attributes: []Attribute{}}
+		h.send(w, r, format, http.StatusOK, d, d)
 		return
 	}
 	o, found, err := h.find(r.Context(), unit, code, loc)

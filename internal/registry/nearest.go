@@ -84,3 +84,13 @@ func (s *Service) nearestIn(ctx context.Context, lat, lon, r float64) (int64, fl
 	}
 	return best, bestD, rows.Err()
 }
+
+// Geocoded reports whether any household of the subtree [lo, hi] has a
+// point: where none has, a position cannot be checked against the
+// subtree's extent.
+func (s *Service) Geocoded(ctx context.Context, lo, hi int64) (bool, error) {
+	var n int
+	err := s.DB.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM households
+		WHERE village BETWEEN ? AND ? AND lat IS NOT NULL LIMIT 1) x`, lo, hi).Scan(&n)
+	return n > 0, err
+}
