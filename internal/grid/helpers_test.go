@@ -87,7 +87,7 @@ func newFixture(t *testing.T, d *db.DB) *fixture {
 	f := &fixture{t: t, ctx: ctx, d: d, audit: al, acc: acc, divs: divs, reg: reg,
 		svc: grid.NewService(d, al, acc, keys, divs.Store, packs, reg, days, t.TempDir()),
 		now: time.Date(2026, 9, 30, 10, 0, 0, 0, china)} // a Wednesday before the National Day holiday
-	grid.SetNow(f.svc, func() time.Time { return f.now })
+	f.svc.SetClock(func() time.Time { return f.now })
 	mk := func(name, role string, div int64) *access.Principal {
 		u, err := acc.CreateUser(ctx, nil, access.NewUser{Username: name, DisplayName: name, Password: "Correct-Horse-9-battery", Role: role, Division: div})
 		if err != nil {

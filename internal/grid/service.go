@@ -94,6 +94,18 @@ func dayOf(t time.Time) int {
 	return t.Year()*10000 + int(t.Month())*100 + t.Day()
 }
 
+// SetClock replaces the service's clock: the day an incident is reported,
+// dispatched and closed, its deadline, the months its facts are counted in.
+// It is for demos (internal/demo fills months of incidents in the past) and
+// tests; a server keeps time.Now. Not safe while the service is in use by
+// other goroutines.
+func (s *Service) SetClock(now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	s.now = now
+}
+
 // Today is the service's current day in China (YYYYMMDD).
 func (s *Service) Today() int { return dayOf(s.now()) }
 
