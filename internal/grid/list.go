@@ -7,6 +7,7 @@ import (
 
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/db"
+	"github.com/shequ-platform/shequ/internal/platform/facts"
 	"github.com/shequ-platform/shequ/internal/platform/ids"
 )
 
@@ -116,7 +117,11 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]In
 		order = " ORDER BY deadline, id"
 	}
 	args = append(args, f.Limit+1, f.Offset)
-	rows, err := s.DB.Query(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE `+where+order+` LIMIT ? OFFSET ?`, args...)
+	from := " FROM incidents"
+	if order == " ORDER BY id DESC" {
+		from += s.newestFirst(ctx, f)
+	}
+	rows, err := s.DB.Query(ctx, `SELECT `+incidentColumns+from+` WHERE `+where+order+` LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return nil, false, err
 	}
@@ -134,6 +139,38 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]In
 		out = out[:f.Limit]
 	}
 	return out, more, rows.Err()
+}
+
+// newestFirst returns the table hint for a newest-first read of f on
+// SQLite. Where the unit's subtree holds a large share of all incidents (a
+// township of a county), walking the table backwards by id finds a page
+// after a few rows, while the division index would gather and sort every
+// incident of the subtree; where the share is small (a grid) the index is
+// the better path. SQLite has no statistics unless ANALYZE ran, so the share
+// is read from the facts (grid.reported). Open views read few rows through
+// the open index and need no hint; PostgreSQL's planner decides by itself.
+func (s *Service) newestFirst(ctx context.Context, f Filter) string {
+	if s.DB.Dialect != db.SQLite {
+		return ""
+	}
+	switch f.View {
+	case ViewClosed, ViewAll:
+	default:
+		return ""
+	}
+	lo, hi := ids.Subtree(f.Unit)
+	part, err := facts.Sum(ctx, s.DB, MetricReported, lo, hi, 0, 999999)
+	if err != nil || part == 0 {
+		return ""
+	}
+	all, err := facts.Sum(ctx, s.DB, MetricReported, 0, ids.Max, 0, 999999)
+	if err != nil || all == 0 {
+		return ""
+	}
+	if part*50 >= all {
+		return " NOT INDEXED"
+	}
+	return ""
 }
 
 // Count counts the incidents f selects (its paging ignored).
@@ -175,8 +212,8 @@ func (s *Service) Points(ctx context.Context, p *access.Principal, f Filter) ([]
 	}
 	where, args := s.where(p, f)
 	args = append(args, MaxPoints)
-	rows, err := s.DB.Query(ctx, `SELECT id, number, lat, lon, state, category, category_name, deadline FROM incidents
-		WHERE `+where+` AND lat IS NOT NULL ORDER BY id DESC LIMIT ?`, args...)
+	rows, err := s.DB.Query(ctx, `SELECT id, number, lat, lon, state, category, category_name, deadline FROM incidents`+
+		s.newestFirst(ctx, f)+` WHERE `+where+` AND lat IS NOT NULL ORDER BY id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -95,6 +95,8 @@ CREATE TABLE incidents (
 );
 CREATE INDEX incidents_division ON incidents (division, id);
 CREATE INDEX incidents_holder_open ON incidents (is_open, holder, deadline);
+-- the desk's open views and their counts: a subtree's open incidents by state and deadline
+CREATE INDEX incidents_open ON incidents (is_open, division, state, deadline);
 CREATE INDEX incidents_reporter ON incidents (reporter_id, id);
 CREATE INDEX incidents_category_open ON incidents (category, is_open, division);
 CREATE INDEX incidents_token ON incidents (token) WHERE token <> '';
