@@ -166,20 +166,27 @@ func keysRotate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
-	n, err := a.Registry.Reencrypt(ctx, func(n int64) { fmt.Fprintf(os.Stderr, "\rre-encrypted %d residents   ", n) })
-	fmt.Fprintln(os.Stderr)
-	if err != nil {
-		return fmt.Errorf("re-encryption stopped after %d residents (run 'shequ keys rotate' again to finish): %w", n, err)
+	// each holder of personal data re-encrypts what is not under the
+	// current key; a failure stops before the old keys are dropped
+	steps := []struct {
+		what string
+		fn   func(context.Context, func(int64)) (int64, error)
+	}{
+		{"residents", a.Registry.Reencrypt},
+		{"service-window cases and attachments", a.Window.Reencrypt},
+		{"incidents and their photos", a.Grid.Reencrypt},
 	}
-	m, err := a.Window.Reencrypt(ctx, func(n int64) { fmt.Fprintf(os.Stderr, "\rre-encrypted %d cases   ", n) })
-	fmt.Fprintln(os.Stderr)
-	if err != nil {
-		return fmt.Errorf("re-encryption stopped after %d cases (run 'shequ keys rotate' again to finish): %w", m, err)
+	var done []string
+	for _, st := range steps {
+		n, err := st.fn(ctx, func(n int64) { fmt.Fprintf(os.Stderr, "\rre-encrypted %d %s   ", n, st.what) })
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return fmt.Errorf("re-encryption of %s stopped after %d (run 'shequ keys rotate' again to finish): %w", st.what, n, err)
+		}
+		done = append(done, fmt.Sprintf("%d %s", n, st.what))
 	}
-	if err := pii.Write(path, a.Keys.Retired()); err != nil {
-		return err
-	}
-	fmt.Printf("%d residents and %d service-window cases re-encrypted with key version %d; old keys removed from %s.\nRestart running servers so they load the new key file.\n", n, m, a.Keys.Current(), path)
+	fmt.Printf("Re-encrypted with key version %d: %s; old keys removed from %s.\nRestart running servers so they load the new key file.\n",
+		a.Keys.Current(), strings.Join(done, ", "), path)
 	return nil
 }
 
