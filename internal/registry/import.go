@@ -122,18 +122,18 @@ func (rr *rowReader) parse(ctx context.Context, line int, cells []string) import
 	}
 	party, ok := parseParty(v("party"))
 	if !ok {
-		row.errs.add("party", "invalid")
+		row.errs.Add("party", "invalid")
 	}
 	in.PartyMember = party
 	switch strings.TrimSpace(v("status")) {
 	case "", "在册", "正常", "在住", "现住", "present":
 	default:
-		row.errs.add("status", "status_import")
+		row.errs.Add("status", "status_import")
 	}
 	if h := strings.TrimSpace(v("head_id")); h != "" {
 		id, err := idnum.Parse(h, rr.s.now().In(china))
 		if err != nil {
-			row.errs.add("head_id", idnum.CodeOf(err))
+			row.errs.Add("head_id", idnum.CodeOf(err))
 		} else {
 			row.headID = id.Number
 		}
@@ -199,7 +199,7 @@ func parseTags(reg *policy.Registry, s string) (map[string]string, Errors) {
 			}
 		}
 		if !found {
-			es.add("tags", "tag_unknown")
+			es.Add("tags", "tag_unknown")
 		}
 	}
 	return out, es
@@ -351,7 +351,7 @@ func (s *Service) PreviewImport(ctx context.Context, p *access.Principal, path s
 		}
 		row := rr.parse(ctx, line, cells)
 		if err != nil {
-			row.errs.add("row", rowErrCode(err))
+			row.errs.Add("row", rowErrCode(err))
 		}
 		v, es := s.validate(ctx, row.in)
 		row.errs = append(row.errs, es...)
@@ -486,7 +486,7 @@ func (im *importer) prepare(ctx context.Context, rows []importRow) (existing map
 		r.v = v
 		if n := v.id.Number; n != "" {
 			if seen[n] {
-				r.errs.add("id_number", "id_duplicate_in_file")
+				r.errs.Add("id_number", "id_duplicate_in_file")
 				continue
 			}
 			seen[n] = true
@@ -543,11 +543,11 @@ func (im *importer) apply(ctx context.Context, rows []importRow, write bool) (ba
 				return res, err
 			}
 			if im.p == nil || !im.p.CanAt("resident.import", cur.Division) {
-				r.errs.add("id_number", "id_registered_elsewhere")
+				r.errs.Add("id_number", "id_registered_elsewhere")
 				continue
 			}
 			if cur.Status != Present {
-				r.errs.add("id_number", "resident_not_present")
+				r.errs.Add("id_number", "resident_not_present")
 				continue
 			}
 			if !write {

@@ -7,6 +7,7 @@
 package registry
 
 import (
+	"github.com/shequ-platform/shequ/internal/platform/field"
 	"slices"
 	"strings"
 	"time"
@@ -154,27 +155,13 @@ const (
 	EventUpdate   = "update"
 )
 
-// FieldError is one invalid field; Code is stable and translated by the UI
-// ("registry.error.<code>"), Field names the input field.
-type FieldError struct {
-	Field string
-	Code  string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Code }
-
-// Errors is every problem of one input, for forms and import reports.
-type Errors []*FieldError
-
-func (es Errors) Error() string {
-	parts := make([]string, len(es))
-	for i, e := range es {
-		parts[i] = e.Error()
-	}
-	return strings.Join(parts, "; ")
-}
-
-func (es *Errors) add(field, code string) { *es = append(*es, &FieldError{Field: field, Code: code}) }
+// FieldError and Errors are the shared input errors (internal/platform/
+// field), for forms and import reports; codes are translated by the UI as
+// registry.error.<code>.
+type (
+	FieldError = field.Error
+	Errors     = field.Errors
+)
 
 // Date helpers: dates are YYYYMMDD integers (docs/decisions/0004).
 

@@ -169,11 +169,11 @@ func (s *Service) buildHousehold(ctx context.Context, in HouseholdInput, h *Hous
 	h.Village, h.Grid, h.County = village, grid, ids.County(village)
 	h.Number = strings.TrimSpace(in.Number)
 	if len([]rune(h.Number)) > 30 {
-		es.add("number", "too_long")
+		es.Add("number", "too_long")
 	}
 	kind, ok := ParseLabel("household_kind", in.Kind)
 	if !ok {
-		es.add("kind", "invalid")
+		es.Add("kind", "invalid")
 	}
 	if kind == "" {
 		kind = "family"
@@ -181,7 +181,7 @@ func (s *Service) buildHousehold(ctx context.Context, in HouseholdInput, h *Hous
 	h.Kind = kind
 	h.Address, h.HouseNo = strings.TrimSpace(in.Address), strings.TrimSpace(in.HouseNo)
 	if len([]rune(h.Address)) > 200 {
-		es.add("address", "too_long")
+		es.Add("address", "too_long")
 	}
 	h.Lat, h.Lon = nil, nil
 	if strings.TrimSpace(in.Lat) != "" || strings.TrimSpace(in.Lon) != "" {
@@ -189,9 +189,9 @@ func (s *Service) buildHousehold(ctx context.Context, in HouseholdInput, h *Hous
 		lon, err2 := strconv.ParseFloat(strings.TrimSpace(in.Lon), 64)
 		sys, err3 := geo.ParseSystem(in.Coords)
 		if err1 != nil || err2 != nil || err3 != nil {
-			es.add("lat", "coordinates_invalid")
+			es.Add("lat", "coordinates_invalid")
 		} else if pt, err := geo.ToWGS84(sys, lat, lon); err != nil || !geo.InChina(pt.Lat, pt.Lon) {
-			es.add("lat", "coordinates_invalid")
+			es.Add("lat", "coordinates_invalid")
 		} else {
 			h.Lat, h.Lon = &pt.Lat, &pt.Lon
 		}
@@ -324,25 +324,25 @@ func (s *Service) validate(ctx context.Context, in ResidentInput) (valid, Errors
 	r := &v.r
 	r.Name = idnum.NormalizeName(in.Name)
 	if err := idnum.ValidName(r.Name); err != nil {
-		es.add("name", idnum.CodeOf(err))
+		es.Add("name", idnum.CodeOf(err))
 	}
 	today := s.now().In(china)
 	if strings.TrimSpace(in.IDNumber) != "" {
 		id, err := idnum.Parse(in.IDNumber, today)
 		if err != nil {
-			es.add("id_number", idnum.CodeOf(err))
+			es.Add("id_number", idnum.CodeOf(err))
 		} else {
 			v.id = id
 		}
 	}
 	g, ok := ParseLabel("gender", in.Gender)
 	if !ok {
-		es.add("gender", "invalid")
+		es.Add("gender", "invalid")
 	}
 	birth := 0
 	if strings.TrimSpace(in.Birth) != "" {
 		if birth, ok = ParseDate(in.Birth); !ok || birth > DateOf(today) {
-			es.add("birth", "date_invalid")
+			es.Add("birth", "date_invalid")
 			birth = 0
 		}
 	}
@@ -353,43 +353,43 @@ func (s *Service) validate(ctx context.Context, in ResidentInput) (valid, Errors
 			idGender = "M"
 		}
 		if birth != 0 && birth != idBirth {
-			es.add("birth", "birth_mismatch")
+			es.Add("birth", "birth_mismatch")
 		}
 		if g != "" && g != idGender {
-			es.add("gender", "gender_mismatch")
+			es.Add("gender", "gender_mismatch")
 		}
 		birth, g = idBirth, idGender
 	}
 	// an invalid ID number is the one problem to fix: the birth date and
 	// gender it would have given are not asked for separately
-	if birth == 0 && !es.has("birth") && !es.has("id_number") {
-		es.add("birth", "required")
+	if birth == 0 && es.For("birth") == nil && es.For("id_number") == nil {
+		es.Add("birth", "required")
 	}
-	if g == "" && !es.has("gender") && !es.has("id_number") {
-		es.add("gender", "required")
+	if g == "" && es.For("gender") == nil && es.For("id_number") == nil {
+		es.Add("gender", "required")
 	}
 	r.Birth, r.Gender = birth, g
 	if e, ok := NormalizeEthnicity(in.Ethnicity); ok {
 		r.Ethnicity = e
 	} else {
-		es.add("ethnicity", "invalid")
+		es.Add("ethnicity", "invalid")
 	}
 	if strings.TrimSpace(in.Phone) != "" {
 		ph, err := idnum.NormalizePhone(in.Phone)
 		if err != nil {
-			es.add("phone", idnum.CodeOf(err))
+			es.Add("phone", idnum.CodeOf(err))
 		}
 		v.phone = ph
 	}
 	for field, dst := range map[string]*string{"residency": &r.Residency, "relation": &r.Relation, "education": &r.Education, "employment": &r.Employment} {
 		k, ok := ParseLabel(field, map[string]string{"residency": in.Residency, "relation": in.Relation, "education": in.Education, "employment": in.Employment}[field])
 		if !ok {
-			es.add(field, "invalid")
+			es.Add(field, "invalid")
 		}
 		*dst = k
 	}
-	if r.Residency == "" && !es.has("residency") {
-		es.add("residency", "required")
+	if r.Residency == "" && es.For("residency") == nil {
+		es.Add("residency", "required")
 	}
 	r.PartyMember = in.PartyMember
 	v.event = in.Event
@@ -398,7 +398,7 @@ func (s *Service) validate(ctx context.Context, in ResidentInput) (valid, Errors
 		v.event = EventRegister
 	case EventRegister, EventBirth, EventMoveIn:
 	default:
-		es.add("event", "invalid")
+		es.Add("event", "invalid")
 	}
 	r.Since = s.today()
 	if v.event == EventBirth && birth != 0 {
@@ -407,7 +407,7 @@ func (s *Service) validate(ctx context.Context, in ResidentInput) (valid, Errors
 	if strings.TrimSpace(in.Since) != "" {
 		d, ok := ParseDate(in.Since)
 		if !ok || d > s.today() || birth != 0 && d < birth {
-			es.add("since", "date_invalid")
+			es.Add("since", "date_invalid")
 		} else {
 			r.Since = d
 		}
@@ -416,15 +416,6 @@ func (s *Service) validate(ctx context.Context, in ResidentInput) (valid, Errors
 		v.tags = append(v.tags, TagValue{Tag: tag, Grade: strings.TrimSpace(grade), Since: r.Since})
 	}
 	return v, es
-}
-
-func (es Errors) has(field string) bool {
-	for _, e := range es {
-		if e.Field == field {
-			return true
-		}
-	}
-	return false
 }
 
 // checkTags validates tags against the pack of the division and the
@@ -436,13 +427,13 @@ func (s *Service) checkTags(p *access.Principal, divisionCode int64, tags []TagV
 		def, ok := reg.Tag(t.Tag)
 		switch {
 		case !ok:
-			es.add("tags", "tag_unknown")
+			es.Add("tags", "tag_unknown")
 		case def.Restricted && (p == nil || !p.CanAt("resident.special", divisionCode)):
-			es.add("tags", "tag_unknown") // indistinguishable from a tag that does not exist
+			es.Add("tags", "tag_unknown") // indistinguishable from a tag that does not exist
 		case len(def.Grades) > 0 && !containsStr(def.Grades, t.Grade):
-			es.add("tags", "tag_grade_invalid")
+			es.Add("tags", "tag_grade_invalid")
 		case len(def.Grades) == 0 && t.Grade != "":
-			es.add("tags", "tag_grade_invalid")
+			es.Add("tags", "tag_grade_invalid")
 		}
 	}
 	return es

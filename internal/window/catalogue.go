@@ -134,39 +134,39 @@ var (
 func checkItem(cat *Catalogue, it policy.WindowItem) Errors {
 	var es Errors
 	if !itemCodeRE.MatchString(it.Code) {
-		es.add("code", "item_code")
+		es.Add("code", "item_code")
 	}
 	if strings.TrimSpace(it.Name[policy.DefaultLocale]) == "" {
-		es.add("name", "required")
+		es.Add("name", "required")
 	}
 	if !slices.ContainsFunc(cat.Categories, func(c policy.WindowCategory) bool { return c.Key == it.Category }) {
-		es.add("category", "category_unknown")
+		es.Add("category", "category_unknown")
 	}
 	switch it.Level {
 	case policy.LevelVillage, policy.LevelTownship, policy.LevelCounty:
 	case policy.LevelDepartment:
 		if strings.TrimSpace(it.Department[policy.DefaultLocale]) == "" {
-			es.add("department", "required")
+			es.Add("department", "required")
 		}
 	default:
-		es.add("level", "level_unknown")
+		es.Add("level", "level_unknown")
 	}
 	if it.TimeLimit < 1 || it.TimeLimit > 365 {
-		es.add("time_limit", "time_limit_range")
+		es.Add("time_limit", "time_limit_range")
 	}
 	for _, f := range it.Fields {
 		if it.Online && f.Type == policy.FieldResident && f.Required {
-			es.add("online", "online_resident") // Open311 clients cannot name a resident
+			es.Add("online", "online_resident") // Open311 clients cannot name a resident
 		}
 	}
 	seen := map[string]bool{}
 	for i, m := range it.Materials {
 		if !keyRE.MatchString(m.Key) || seen[m.Key] {
-			es.add("materials", "material_key", strconv.Itoa(i+1))
+			es.Add("materials", "material_key", strconv.Itoa(i+1))
 		}
 		seen[m.Key] = true
 		if strings.TrimSpace(m.Label[policy.DefaultLocale]) == "" {
-			es.add("materials", "required")
+			es.Add("materials", "required")
 		}
 	}
 	return es

@@ -90,15 +90,15 @@ func (s *Service) AddClient(ctx context.Context, p *access.Principal, name strin
 	var es Errors
 	switch {
 	case name == "":
-		es.add("name", "required")
+		es.Add("name", "required")
 	case utf8.RuneCountInString(name) > 50 || !utf8.ValidString(name):
-		es.add("name", "too_long", "50")
+		es.Add("name", "too_long", "50")
 	}
 	if division < 0 || division > ids.Max {
-		es.add("division", "unit_unknown")
+		es.Add("division", "unit_unknown")
 	} else if division != 0 {
 		if d, err := s.Divisions.Get(ctx, division); errors.Is(err, db.ErrNotFound) || err == nil && d.Retired {
-			es.add("division", "unit_unknown")
+			es.Add("division", "unit_unknown")
 		} else if err != nil {
 			return "", Client{}, err
 		}

@@ -241,10 +241,10 @@ func (s *Service) Figures(ctx context.Context, p *access.Principal, unit int64, 
 	}
 	var es Errors
 	if !ValidPeriod(from) {
-		es.add("from", "period")
+		es.Add("from", "period")
 	}
 	if !ValidPeriod(to) || ValidPeriod(from) && (to < from || periodsBetween(from, to) > MaxFigureMonths) {
-		es.add("to", "period")
+		es.Add("to", "period")
 	}
 	if len(es) > 0 {
 		return Figures{}, es

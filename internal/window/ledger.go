@@ -53,10 +53,10 @@ func (s *Service) CheckLedger(ctx context.Context, p *access.Principal, lp Ledge
 	}
 	var es Errors
 	if !ValidPeriod(lp.From) {
-		es.add("from", "period")
+		es.Add("from", "period")
 	}
 	if !ValidPeriod(lp.To) || ValidPeriod(lp.From) && (lp.To < lp.From || periodsBetween(lp.From, lp.To) > MaxFigureMonths) {
-		es.add("to", "period")
+		es.Add("to", "period")
 	}
 	if len(es) > 0 {
 		return es

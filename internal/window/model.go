@@ -11,8 +11,7 @@
 package window
 
 import (
-	"strings"
-
+	"github.com/shequ-platform/shequ/internal/platform/field"
 	"github.com/shequ-platform/shequ/internal/platform/policy"
 )
 
@@ -192,45 +191,12 @@ type Attachment struct {
 	UploadedBy  string
 }
 
-// FieldError is one invalid input field; Code is stable and translated by
-// the UI ("window.error.<code>"), Field names the input field, Arg carries a
-// bound or a name where the message needs one.
-type FieldError struct {
-	Field string
-	Code  string
-	Arg   string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Code }
-
-// Errors is every problem of one input.
-type Errors []*FieldError
-
-func (es Errors) Error() string {
-	parts := make([]string, len(es))
-	for i, e := range es {
-		parts[i] = e.Error()
-	}
-	return strings.Join(parts, "; ")
-}
-
-func (es *Errors) add(field, code string, arg ...string) {
-	e := &FieldError{Field: field, Code: code}
-	if len(arg) > 0 {
-		e.Arg = arg[0]
-	}
-	*es = append(*es, e)
-}
-
-// For returns the error of field, if any.
-func (es Errors) For(field string) *FieldError {
-	for _, e := range es {
-		if e.Field == field {
-			return e
-		}
-	}
-	return nil
-}
+// FieldError and Errors are the shared input errors (internal/platform/
+// field); codes are translated by the UI as window.error.<code>.
+type (
+	FieldError = field.Error
+	Errors     = field.Errors
+)
 
 // TransitionError is an action not allowed in the case's state.
 type TransitionError struct {

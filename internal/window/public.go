@@ -128,10 +128,10 @@ func (s *Service) Rate(ctx context.Context, number, tail4 string, level int, com
 	comment = strings.TrimSpace(comment)
 	var es Errors
 	if level < RatingMin || level > RatingMax {
-		es.add("rating", "rating")
+		es.Add("rating", "rating")
 	}
 	if utf8.RuneCountInString(comment) > 500 {
-		es.add("comment", "too_long", "500")
+		es.Add("comment", "too_long", "500")
 	}
 	if len(es) > 0 {
 		return c, es

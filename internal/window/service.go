@@ -194,12 +194,12 @@ func (s *Service) intake(ctx context.Context, p *access.Principal, in Intake) (C
 	var es Errors
 	lvl := ids.Level(in.Unit)
 	if lvl < 4 || lvl > 5 {
-		es.add("unit", "unit_level")
+		es.Add("unit", "unit_level")
 		return Case{}, es
 	}
 	if _, err := s.Divisions.Get(ctx, in.Unit); err != nil {
 		if errors.Is(err, db.ErrNotFound) {
-			es.add("unit", "unit_unknown")
+			es.Add("unit", "unit_unknown")
 			return Case{}, es
 		}
 		return Case{}, err
@@ -210,16 +210,16 @@ func (s *Service) intake(ctx context.Context, p *access.Principal, in Intake) (C
 	}
 	it, ok := cat.Item(strings.TrimSpace(in.ItemCode))
 	if !ok {
-		es.add("item", "item_unknown")
+		es.Add("item", "item_unknown")
 		return Case{}, es
 	}
 	switch in.Channel {
 	case ChannelWindow, ChannelPhone, ChannelOnline:
 	default:
-		es.add("channel", "channel_unknown")
+		es.Add("channel", "channel_unknown")
 	}
 	if in.Agency && !it.Agency {
-		es.add("agency", "agency_not_allowed")
+		es.Add("agency", "agency_not_allowed")
 	}
 	today := s.Today()
 	now := s.now()
@@ -229,31 +229,31 @@ func (s *Service) intake(ctx context.Context, p *access.Principal, in Intake) (C
 		Description: strings.TrimSpace(in.Description), Address: strings.TrimSpace(in.Address), Lat: in.Lat, Lon: in.Lon,
 		SubmittedAt: now.UnixMilli(), UpdatedAt: now.UnixMilli()}
 	if utf8.RuneCountInString(c.Description) > 4000 {
-		es.add("description", "too_long", "4000")
+		es.Add("description", "too_long", "4000")
 	}
 	if utf8.RuneCountInString(c.Address) > 200 {
-		es.add("address", "too_long", "200")
+		es.Add("address", "too_long", "200")
 	}
 	// the applicant
 	var phoneEnc, idEnc string
 	if in.ResidentID > 0 {
 		r, enc, err := s.Registry.Contact(ctx, p, in.ResidentID)
 		if err != nil {
-			es.add("resident", "resident")
+			es.Add("resident", "resident")
 		} else {
 			c.ResidentID, c.Applicant, c.PhoneMasked, c.IDMasked, phoneEnc = r.ID, r.Name, r.PhoneMasked, r.IDMasked, enc
 		}
 	} else {
 		c.Applicant = idnum.NormalizeName(in.Name)
 		if c.Applicant == "" {
-			es.add("name", "required")
+			es.Add("name", "required")
 		} else if utf8.RuneCountInString(c.Applicant) > 50 {
-			es.add("name", "too_long", "50")
+			es.Add("name", "too_long", "50")
 		}
 		if strings.TrimSpace(in.IDNumber) != "" {
 			id, err := idnum.Parse(in.IDNumber, now.In(china))
 			if err != nil {
-				es.add("id_number", "id_"+idnum.CodeOf(err))
+				es.Add("id_number", "id_"+idnum.CodeOf(err))
 			} else if idEnc, err = s.Keys.Encrypt(id.Number); err != nil {
 				return Case{}, err
 			} else {
@@ -264,7 +264,7 @@ func (s *Service) intake(ctx context.Context, p *access.Principal, in Intake) (C
 	if strings.TrimSpace(in.Phone) != "" {
 		ph, err := idnum.NormalizePhone(in.Phone)
 		if err != nil {
-			es.add("phone", "phone")
+			es.Add("phone", "phone")
 		} else if phoneEnc, err = s.Keys.Encrypt(ph); err != nil {
 			return Case{}, err
 		} else {
@@ -272,7 +272,7 @@ func (s *Service) intake(ctx context.Context, p *access.Principal, in Intake) (C
 		}
 	} else if phoneEnc == "" && in.Channel != ChannelOnline {
 		// the status look-up needs the phone's last digits
-		es.add("phone", "required")
+		es.Add("phone", "required")
 	}
 	fields, fes := checkFields(it.WindowItem, in.Fields, func(id int64) bool {
 		_, err := s.Registry.Get(ctx, p, id)
@@ -287,12 +287,12 @@ func (s *Service) intake(ctx context.Context, p *access.Principal, in Intake) (C
 	switch in.Decision {
 	case DecideAccept:
 		if len(missing) > 0 {
-			es.add("materials", "materials_missing", strings.Join(materialLabels(it.WindowItem, missing), "、"))
+			es.Add("materials", "materials_missing", strings.Join(materialLabels(it.WindowItem, missing), "、"))
 		}
 		c.State = StateAccepted
 	case DecideSupplement:
 		if note == "" && len(missing) == 0 {
-			es.add("note", "supplement_note")
+			es.Add("note", "supplement_note")
 		}
 		if note == "" {
 			note = strings.Join(materialLabels(it.WindowItem, missing), "、")
@@ -300,13 +300,13 @@ func (s *Service) intake(ctx context.Context, p *access.Principal, in Intake) (C
 		c.State, c.ResumeState = StateSupplement, StateAccepted
 	case DecideReject:
 		if note == "" {
-			es.add("note", "reason_required")
+			es.Add("note", "reason_required")
 		}
 		c.State, c.Outcome, c.Reason = StateRejected, OutcomeRejected, note
 	case DecideSubmit:
 		c.State = StateSubmitted
 	default:
-		es.add("decision", "decision_unknown")
+		es.Add("decision", "decision_unknown")
 	}
 	if len(es) > 0 {
 		return Case{}, es
@@ -549,7 +549,7 @@ func (s *Service) apply(ctx context.Context, p *access.Principal, c *Case, a Act
 		if itemKnown {
 			missing, es := checkMaterials(it, c.Materials)
 			if len(missing) > 0 {
-				es.add("materials", "materials_missing", strings.Join(materialLabels(it, missing), "、"))
+				es.Add("materials", "materials_missing", strings.Join(materialLabels(it, missing), "、"))
 			}
 			if len(es) > 0 {
 				return nil, es

@@ -34,7 +34,7 @@ func checkFields(it policy.WindowItem, in map[string]string, residentOK func(id 
 	out := map[string]string{}
 	for k := range in {
 		if !slices.ContainsFunc(it.Fields, func(f policy.WindowField) bool { return f.Key == k }) {
-			es.add("field."+k, "field_unknown", k)
+			es.Add("field."+k, "field_unknown", k)
 		}
 	}
 	for _, f := range it.Fields {
@@ -42,7 +42,7 @@ func checkFields(it policy.WindowItem, in map[string]string, residentOK func(id 
 		name := "field." + f.Key
 		if v == "" {
 			if f.Required {
-				es.add(name, "required")
+				es.Add(name, "required")
 			}
 			continue
 		}
@@ -53,36 +53,36 @@ func checkFields(it policy.WindowItem, in map[string]string, residentOK func(id 
 				max = defaultMaxLength
 			}
 			if utf8.RuneCountInString(v) > max {
-				es.add(name, "too_long", strconv.Itoa(max))
+				es.Add(name, "too_long", strconv.Itoa(max))
 				continue
 			}
 		case policy.FieldNumber:
 			x, err := strconv.ParseFloat(v, 64)
 			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-				es.add(name, "number")
+				es.Add(name, "number")
 				continue
 			}
 			if (f.Min != 0 || f.Max != 0) && (x < f.Min || x > f.Max) {
-				es.add(name, "number_range", strconv.FormatFloat(f.Min, 'f', -1, 64)+"–"+strconv.FormatFloat(f.Max, 'f', -1, 64))
+				es.Add(name, "number_range", strconv.FormatFloat(f.Min, 'f', -1, 64)+"–"+strconv.FormatFloat(f.Max, 'f', -1, 64))
 				continue
 			}
 			v = strconv.FormatFloat(x, 'f', -1, 64)
 		case policy.FieldDate:
 			d, ok := parseDay(v)
 			if !ok {
-				es.add(name, "date")
+				es.Add(name, "date")
 				continue
 			}
 			v = time.Date(d/10000, time.Month(d/100%100), d%100, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
 		case policy.FieldChoice:
 			if !slices.ContainsFunc(f.Choices, func(c policy.WindowChoice) bool { return c.Key == v }) {
-				es.add(name, "choice")
+				es.Add(name, "choice")
 				continue
 			}
 		case policy.FieldResident:
 			id, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || id <= 0 || residentOK == nil || !residentOK(id) {
-				es.add(name, "resident")
+				es.Add(name, "resident")
 				continue
 			}
 		}
@@ -96,7 +96,7 @@ func checkFields(it policy.WindowItem, in map[string]string, residentOK func(id 
 func checkMaterials(it policy.WindowItem, received []string) (missing []string, es Errors) {
 	for _, k := range received {
 		if !slices.ContainsFunc(it.Materials, func(m policy.WindowMaterial) bool { return m.Key == k }) {
-			es.add("materials", "material_unknown", k)
+			es.Add("materials", "material_unknown", k)
 		}
 	}
 	for _, m := range it.Materials {
