@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/shequ-platform/shequ/internal/division"
+	"github.com/shequ-platform/shequ/internal/grid/mediation"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/calendar"
@@ -51,6 +52,7 @@ type App struct {
 	Registry        *registry.Service
 	Calendar        *calendar.Service
 	Window          *window.Service
+	Mediation       *mediation.Service
 	Grid            *grid.Service
 
 	handler http.Handler
@@ -115,6 +117,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.Window = window.NewService(d, a.Audit, a.Access, keys, a.Divisions, packs, a.Registry, a.workingDays,
 		filepath.Join(cfg.Data, "attachments"))
+	a.Mediation = mediation.NewService(d, a.Audit, a.Access, keys, a.Divisions, packs, a.Registry)
 	a.Grid = grid.NewService(d, a.Audit, a.Access, keys, a.Divisions, packs, a.Registry, a.Calendar.Calendar,
 		filepath.Join(cfg.Data, "attachments"))
 	a.Jobs = jobs.New(d, filepath.Join(cfg.Data, "jobs"), log)
@@ -138,6 +141,23 @@ func (a *App) workingDays(ctx context.Context) (window.Calendar, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// housekeeping removes what phones left behind: photo uploads never
+// attached to a report (a draft abandoned, a phone lost) after a day.
+func (a *App) housekeeping(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := a.Grid.PurgeUploads(ctx, grid.UploadTTL); err != nil && ctx.Err() == nil {
+			a.Log.Warn("purging stale uploads", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Close releases the database.
@@ -196,6 +216,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	}
 	a.Jobs.Start(ctx, 1)
 	defer a.Jobs.Stop()
+	go a.housekeeping(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -9,6 +9,7 @@ import (
 	"github.com/shequ-platform/shequ/internal/admin"
 	"github.com/shequ-platform/shequ/internal/api"
 	"github.com/shequ-platform/shequ/internal/division"
+	"github.com/shequ-platform/shequ/internal/grid/mediation"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/calendar"
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
@@ -36,6 +37,7 @@ var nav = []navEntry{
 	{"registry.nav", "/registry", "resident.view"},
 	{"window.nav", "/window", "window.view"},
 	{"grid.nav", "/grid", "grid.view"},
+	{"mediation.nav", "/mediation", "mediation.view"},
 	{"job.nav", "/jobs", ""},
 	{"nav.users", "/admin/users", "user.view"},
 	{"nav.audit", "/admin/audit", "audit.view"},
@@ -87,6 +89,9 @@ func (a *App) routes() (http.Handler, error) {
 	if err := rd.Register(window.Templates(), "templates/*.html", window.Funcs()); err != nil {
 		return nil, err
 	}
+	if err := rd.Register(mediation.Templates(), "templates/*.html", mediation.Funcs()); err != nil {
+		return nil, err
+	}
 	if err := rd.Register(open311.Templates(), "templates/*.html", nil); err != nil {
 		return nil, err
 	}
@@ -106,7 +111,7 @@ func (a *App) routes() (http.Handler, error) {
 	// the API answers anonymous callers with a JSON 401 itself, so it sits
 	// outside RequireLogin (still inside Authenticate, which resolves tokens)
 	public.Handle(api.Prefix+"/", api.New(api.Deps{Access: a.Access, Divisions: a.DivisionService, Audit: a.Audit,
-		DB: a.DB, Window: a.Window, Version: a.Version, Log: a.Log}))
+		DB: a.DB, Window: a.Window, Mediation: a.Mediation, Grid: a.Grid, Version: a.Version, Log: a.Log}))
 
 	private := http.NewServeMux()
 	ah.Routes(private)
@@ -116,6 +121,7 @@ func (a *App) routes() (http.Handler, error) {
 	(&registry.FilesHTTP{S: a.Registry, R: rd, Jobs: a.Jobs, Uploads: filepath.Join(a.Cfg.Data, "uploads")}).Routes(private)
 	(&jobs.HTTP{R: a.Jobs, Rd: rd}).Routes(private)
 	(&window.HTTP{S: a.Window, R: rd, Jobs: a.Jobs, PublicURL: a.Cfg.PublicURL, TrustProxy: a.Cfg.TrustProxy}).Routes(private)
+	(&mediation.HTTP{S: a.Mediation, R: rd, PublicURL: a.Cfg.PublicURL, TrustProxy: a.Cfg.TrustProxy}).Routes(private)
 	(&open311.ClientsHTTP{S: a.Window, R: rd}).Routes(private)
 	(&grid.HTTP{S: a.Grid, R: rd, Jobs: a.Jobs, Map: a.Cfg.Map, PublicURL: a.Cfg.PublicURL, TrustProxy: a.Cfg.TrustProxy}).Routes(private)
 	(&calendar.HTTP{S: a.Calendar, R: rd}).Routes(private)
@@ -135,7 +141,7 @@ func (a *App) routes() (http.Handler, error) {
 		web.RealIP(trustedProxies(a.Cfg.TrustProxy)),
 		web.RequestLog(a.Log),
 		web.SecurityHeaders,
-		web.MaxBody(a.Cfg.MaxBody, registry.Upload),
+		web.MaxBody(a.Cfg.MaxBody, registry.Upload, grid.ReportUpload),
 		web.Gzip,
 	)
 	return h, nil

@@ -480,7 +480,7 @@ func checkPhotos(photos [][]byte) ([]photoData, Errors) {
 
 func (s *Service) sealPhotos(photos []photoData) ([]sealed.File, error) {
 	var out []sealed.File
-	bucket := time.Now().UnixMilli() / 1000 // spreads files over directories
+	bucket := s.now().UnixMilli() / 1000 // spreads files over directories
 	for _, ph := range photos {
 		f, err := s.Files.Seal("incidents", bucket, ph.data, ph.ctype)
 		if err != nil {
