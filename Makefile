@@ -8,7 +8,7 @@ BIN     := bin/shequ
 
 ## run: build and start the demo jurisdiction (锡山区) on SQLite; prints the address and logins
 run: build
-	./$(BIN) demo --residents 10000 --cases 2000 --seed 1
+	./$(BIN) demo --residents 10000 --cases 2000 --incidents 3000 --seed 1
 
 ## build: the single binary, with the front-end assets embedded
 build: assets

@@ -27,4 +27,17 @@ for f in node_modules/htmx.org/dist/htmx.min.js node_modules/echarts/dist/echart
 		cp "$f" "$dest/"
 	fi
 done
+# Leaflet (the grid map) keeps its stylesheet beside its images, which the
+# stylesheet names by relative URL: vendor/leaflet/{leaflet.js,leaflet.css,images/}.
+mkdir -p "$dest/leaflet/images"
+for f in node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images/*.png; do
+	if [[ ! -s $f ]]; then
+		echo "assets.sh: $f is missing; delete node_modules/ and run again" >&2
+		exit 1
+	fi
+	to="$dest/leaflet/${f#node_modules/leaflet/dist/}"
+	if ! cmp -s "$f" "$to"; then
+		cp "$f" "$to"
+	fi
+done
 echo "assets.sh: vendor assets ready in $dest"

@@ -31,7 +31,7 @@ const usage = `shequ — a platform for governing and serving communities (社�
 
 Usage:
   shequ serve     [flags]                      run the web server
-  shequ demo      [--addr A] [--data DIR] [--residents N] [--cases N] [--seed S]
+  shequ demo      [--addr A] [--data DIR] [--residents N] [--cases N] [--incidents N] [--seed S]
                                                build the 锡山区 demo jurisdiction (first time) and serve it
   shequ migrate   [flags]                      bring the database schema up to date
   shequ user add NAME --role ROLE --division CODE [--display-name N]
@@ -177,11 +177,12 @@ func serve(ctx context.Context, args []string) error {
 }
 
 func runDemo(ctx context.Context, args []string) error {
-	var residents, cases int
+	var residents, cases, incidents int
 	var seed int64
 	cfg, _, err := flags("demo", args, func(fs *flag.FlagSet) {
 		fs.IntVar(&residents, "residents", 0, "residents to generate in the demo jurisdiction (added to those already there)")
 		fs.IntVar(&cases, "cases", 0, "service-window cases to generate over the last six months (when there are none yet)")
+		fs.IntVar(&incidents, "incidents", 0, "grid incidents to generate over the last four months, with the grid workers' patrol visits (when there are none yet)")
 		fs.Int64Var(&seed, "seed", 1, "random seed: the same seed builds the same demo")
 	})
 	if err != nil {
@@ -220,6 +221,19 @@ func runDemo(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	if residents > 0 || incidents > 0 {
+		if err := demoPlaces(ctx, a, seed); err != nil {
+			return err
+		}
+	}
+	if incidents > 0 {
+		if err := demoGrid(ctx, a, incidents, seed); err != nil {
+			return err
+		}
+		if err := demoDisputes(ctx, a, max(1, incidents/30), seed); err != nil {
+			return err
+		}
+	}
 	return a.Serve(ctx, func(addr string) {
 		abs, _ := filepath.Abs(cfg.Data)
 		fmt.Printf("\nShequ demo is running: http://%s/\nData directory: %s\n\nLogins (password: %s):\n", addr, abs, password)
@@ -250,6 +264,73 @@ func demoCases(ctx context.Context, a *app.App, n int, seed int64) error {
 	}
 	fmt.Printf("Demo cases: %d taken in, %d completed (%d on time), %d open (%d overdue), %d waiting for materials, %d rated.\n",
 		st.Cases, st.Completed, st.OnTime, st.Open, st.Overdue, st.Waiting, st.Rated)
+	return nil
+}
+
+// demoPlaces gives the demo's households without a point one on the map
+// (internal/demo/points.go).
+func demoPlaces(ctx context.Context, a *app.App, seed int64) error {
+	villages, err := demo.DemoVillages(ctx, a.Divisions, demo.County)
+	if err != nil {
+		return err
+	}
+	st, err := demo.PlaceHouseholds(ctx, a.Registry, villages, demo.PlaceOptions{Seed: seed})
+	if err != nil {
+		return err
+	}
+	if st.Placed > 0 {
+		fmt.Printf("Demo households placed on the map: %d of %d.\n", st.Placed, st.Households)
+	}
+	return nil
+}
+
+// demoGrid fills grid governance, unless it holds incidents already: the
+// grid workers' patrol visits over the last four months (the problems they
+// find become incidents), then n incidents (internal/demo/patrols.go,
+// incidents.go).
+func demoGrid(ctx context.Context, a *app.App, n int, seed int64) error {
+	var have int
+	if err := a.DB.QueryRow(ctx, "SELECT COUNT(*) FROM incidents").Scan(&have); err != nil {
+		return err
+	}
+	if have > 0 {
+		fmt.Printf("Grid governance already holds %d incidents; none generated.\n", have)
+		return nil
+	}
+	today := time.Now()
+	fmt.Printf("Generating patrol visits and %d grid incidents (seed %d) …\n", n, seed)
+	ps, err := demo.GeneratePatrols(ctx, a.Grid, a.Access, demo.PatrolOptions{Seed: seed, Today: today})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Demo patrols: %d visits, %.0f%% of a grid's households a month, %d problems found and reported.\n",
+		ps.Visits, ps.Coverage, ps.Problems)
+	st, err := demo.GenerateIncidents(ctx, a.Grid, a.Access, demo.IncidentOptions{N: n, Seed: seed, Today: today})
+	if err != nil {
+		return err
+	}
+	st.Add(ps.Incidents)
+	fmt.Printf("Demo incidents: %d reported, %d closed (%.1f%% in the village, %d on time), %d open (%d overdue), %d escalated, %d rejected, %d rated.\n",
+		st.Incidents, st.Closed, st.VillageShare(), st.OnTime, st.Incidents-st.Closed-st.Rejected, st.Overdue, st.Escalated, st.Rejected, st.Rated)
+	return nil
+}
+
+// demoDisputes registers n disputes at the demo county's mediation
+// committees (internal/demo/mediation.go), unless there are disputes.
+func demoDisputes(ctx context.Context, a *app.App, n int, seed int64) error {
+	var have int
+	if err := a.DB.QueryRow(ctx, "SELECT COUNT(*) FROM disputes").Scan(&have); err != nil {
+		return err
+	}
+	if have > 0 {
+		fmt.Printf("Mediation already holds %d disputes; none generated.\n", have)
+		return nil
+	}
+	st, err := demo.GenerateDisputes(ctx, a.Mediation, a.Access, demo.DisputeOptions{N: n, Seed: seed, Today: time.Now()})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Demo disputes: %s.\n", st)
 	return nil
 }
 

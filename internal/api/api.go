@@ -22,6 +22,8 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/shequ-platform/shequ/internal/division"
+	"github.com/shequ-platform/shequ/internal/grid"
+	"github.com/shequ-platform/shequ/internal/grid/mediation"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/db"
@@ -42,6 +44,8 @@ type Deps struct {
 	Audit     *audit.Log
 	DB        *db.DB
 	Window    *window.Service
+	Mediation *mediation.Service
+	Grid      *grid.Service
 	Version   string
 	// Log receives internal errors (the client only sees "internal").
 	// Optional: slog.Default() when nil.
@@ -108,6 +112,8 @@ func (s *server) build(mux *http.ServeMux) (huma.API, *spec) {
 	s.registerAudit(a)
 	s.registerFacts(a)
 	s.registerCases(a)
+	s.registerDisputes(a)
+	s.registerIncidents(a)
 	return a, &spec{api: a}
 }
 

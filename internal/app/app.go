@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/shequ-platform/shequ/internal/division"
+	"github.com/shequ-platform/shequ/internal/grid"
 	"github.com/shequ-platform/shequ/internal/grid/mediation"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
@@ -26,7 +27,6 @@ import (
 	"github.com/shequ-platform/shequ/internal/platform/pii"
 	"github.com/shequ-platform/shequ/internal/platform/policy"
 	"github.com/shequ-platform/shequ/internal/registry"
-	"github.com/shequ-platform/shequ/internal/grid"
 	"github.com/shequ-platform/shequ/internal/window"
 	policypacks "github.com/shequ-platform/shequ/policy"
 )

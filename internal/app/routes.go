@@ -9,16 +9,16 @@ import (
 	"github.com/shequ-platform/shequ/internal/admin"
 	"github.com/shequ-platform/shequ/internal/api"
 	"github.com/shequ-platform/shequ/internal/division"
+	"github.com/shequ-platform/shequ/internal/grid"
 	"github.com/shequ-platform/shequ/internal/grid/mediation"
+	"github.com/shequ-platform/shequ/internal/open311"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/calendar"
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
 	"github.com/shequ-platform/shequ/internal/platform/jobs"
 	"github.com/shequ-platform/shequ/internal/platform/web"
 	"github.com/shequ-platform/shequ/internal/registry"
-	"github.com/shequ-platform/shequ/internal/grid"
 	"github.com/shequ-platform/shequ/internal/window"
-	"github.com/shequ-platform/shequ/internal/open311"
 )
 
 //go:embed templates/*.html
@@ -141,7 +141,7 @@ func (a *App) routes() (http.Handler, error) {
 		web.RealIP(trustedProxies(a.Cfg.TrustProxy)),
 		web.RequestLog(a.Log),
 		web.SecurityHeaders,
-		web.MaxBody(a.Cfg.MaxBody, registry.Upload, grid.ReportUpload),
+		web.MaxBody(a.Cfg.MaxBody, append([]web.Upload{registry.Upload, grid.ReportUpload, grid.ActionUpload}, api.IncidentUploads...)...),
 		web.Gzip,
 	)
 	return h, nil

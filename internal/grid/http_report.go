@@ -40,6 +40,10 @@ import (
 // each, and the form).
 var ReportUpload = web.Upload{Method: http.MethodPost, Path: "/grid/report", Limit: MaxPhotos*MaxPhoto + 1<<20}
 
+// ActionUpload is the body limit of an incident action with photos (the
+// incident page's forms post them whole, without the phone's shrinking).
+var ActionUpload = web.Upload{Method: http.MethodPost, Path: "/grid/incidents/*/act", Limit: MaxPhotos*MaxPhoto + 1<<20}
+
 // Browser-side photo processing (grid-report.js): the long side is scaled
 // down to reportMaxSide pixels and the photo re-encoded as JPEG at
 // reportQuality, then sent in reportChunk pieces.

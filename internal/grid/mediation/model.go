@@ -10,8 +10,10 @@
 // the village committees.
 //
 // model.go holds the types and the rules (no SQL, no HTTP); store.go the
-// SQL; service.go the operations; figures.go the counts; http.go and
-// templates/ the pages; agreement.go the printable agreement.
+// SQL; service.go the operations; list.go and figures.go the lists and the
+// counts; http.go, http_new.go and templates/ the pages; agreement.go the
+// printable agreement. The pages' stylesheet is
+// internal/platform/web/static/mediation.css.
 package mediation
 
 import (
@@ -106,7 +108,7 @@ const (
 	MaxNameRunes    = 30   // a mediator's or an outsider's name
 	MaxSummaryRunes = 4000 // the facts of the dispute
 	MaxTextRunes    = 4000 // a session's record, the agreement's terms
-	MaxShortRunes   = 500  // an outcome, a reason, the performance
+	MaxShortRunes   = 1000 // an outcome, a reason
 	MaxPlaceRunes   = 200  // a session's place, a party's address, the body referred to
 )
 
@@ -188,6 +190,17 @@ type Party struct {
 	IDMasked    string
 	PhoneMasked string
 	Address     string
+}
+
+// GenderKey is the catalogue key of the party's gender ("" when unknown).
+func (p Party) GenderKey() string {
+	switch p.Gender {
+	case GenderMale:
+		return "mediation.gender.m"
+	case GenderFemale:
+		return "mediation.gender.f"
+	}
+	return ""
 }
 
 // Session is one mediation session (调解记录).

@@ -391,12 +391,16 @@ func (s *Service) checkParties(ctx context.Context, p *access.Principal, in []Pa
 				if err != nil {
 					es.Add(f("id_number"), "id_"+idnum.CodeOf(err))
 				} else {
-					male := id.Male
-					switch {
-					case pt.Gender == "":
-						pt.Gender = map[bool]string{true: GenderMale, false: GenderFemale}[male]
-					case (pt.Gender == GenderMale) != male && (pt.Gender == GenderMale || pt.Gender == GenderFemale):
-						es.Add(f("gender"), "gender_mismatch")
+					switch pt.Gender {
+					case "":
+						pt.Gender = GenderFemale
+						if id.Male {
+							pt.Gender = GenderMale
+						}
+					case GenderMale, GenderFemale:
+						if (pt.Gender == GenderMale) != id.Male {
+							es.Add(f("gender"), "gender_mismatch")
+						}
 					}
 					if pt.idEnc, err = s.Keys.Encrypt(id.Number); err != nil {
 						return nil, err

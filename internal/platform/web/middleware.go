@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"path"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -108,8 +109,21 @@ func SecurityHeaders(next http.Handler) http.Handler {
 // Upload is a route that accepts a larger body than the default (a file
 // upload, streamed to disk by its handler).
 type Upload struct {
+	// Path is the request path, or a pattern of path.Match where * stands
+	// for one segment (e.g. /grid/incidents/*/act).
 	Method, Path string
 	Limit        int64
+}
+
+func (u Upload) matches(r *http.Request) bool {
+	if r.Method != u.Method {
+		return false
+	}
+	if !strings.Contains(u.Path, "*") {
+		return r.URL.Path == u.Path
+	}
+	ok, _ := path.Match(u.Path, r.URL.Path)
+	return ok
 }
 
 // MaxBody limits request bodies to n bytes. A request that declares a larger
@@ -121,7 +135,7 @@ func MaxBody(n int64, uploads ...Upload) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			limit := n
 			for _, u := range uploads {
-				if r.Method == u.Method && r.URL.Path == u.Path {
+				if u.matches(r) {
 					limit = u.Limit
 				}
 			}
