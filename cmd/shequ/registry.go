@@ -175,6 +175,8 @@ func keysRotate(ctx context.Context, args []string) error {
 		{"residents", a.Registry.Reencrypt},
 		{"service-window cases and attachments", a.Window.Reencrypt},
 		{"incidents and their photos", a.Grid.Reencrypt},
+		{"special-group follow-ups", a.Grid.ReencryptFollowups},
+		{"dispute parties", a.Mediation.Reencrypt},
 	}
 	var done []string
 	for _, st := range steps {

@@ -381,8 +381,14 @@ func (s *Service) report(ctx context.Context, p *access.Principal, r Report) (In
 			return err
 		}
 		if r.PatrolID != 0 {
-			if err := s.st.linkPatrol(ctx, r.PatrolID, in.ID, in.ReporterID, in.HouseholdID); err != nil {
+			div, day, counted, err := s.st.linkPatrol(ctx, r.PatrolID, in.ID, in.ReporterID, in.HouseholdID)
+			if err != nil {
 				return err
+			}
+			if counted { // the visit was logged without a problem
+				if err := facts.Add(ctx, s.DB, div, period(day), MetricPatrolProblems, 1); err != nil {
+					return err
+				}
 			}
 		}
 		n, err := s.st.nextNumber(ctx, "incident", in.Village(), today)

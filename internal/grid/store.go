@@ -201,17 +201,22 @@ func (s store) photoPaths(ctx context.Context) ([]string, error) {
 }
 
 // linkPatrol links a patrol visit of the reporter to the incident reported
-// from it; a visit of someone else, of another household or already linked
-// is a field error.
-func (s store) linkPatrol(ctx context.Context, patrolID, incidentID, worker, household int64) error {
-	res, err := s.db.Exec(ctx, `UPDATE patrols SET incident_id = ?, problem = 1
-		WHERE id = ? AND worker_id = ? AND incident_id = 0 AND (? = 0 OR household_id = ?)`,
-		incidentID, patrolID, worker, household, household)
+// from it, and returns the visit's place and day and whether it was logged
+// without a problem (the problem is counted now); a visit of someone else,
+// of another household or already linked is a field error.
+func (s store) linkPatrol(ctx context.Context, patrolID, incidentID, worker, household int64) (division int64, day int, newProblem bool, err error) {
+	var problem int
+	q := `SELECT division, day, problem FROM patrols WHERE id = ? AND worker_id = ? AND incident_id = 0 AND (? = 0 OR household_id = ?)`
+	if s.db.Dialect == db.Postgres {
+		q += " FOR UPDATE"
+	}
+	err = s.db.QueryRow(ctx, q, patrolID, worker, household, household).Scan(&division, &day, &problem)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, false, Errors{{Field: "patrol", Code: "patrol_unknown"}}
+	}
 	if err != nil {
-		return err
+		return 0, 0, false, err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return Errors{{Field: "patrol", Code: "patrol_unknown"}}
-	}
-	return nil
+	_, err = s.db.Exec(ctx, `UPDATE patrols SET incident_id = ?, problem = 1 WHERE id = ?`, incidentID, patrolID)
+	return division, day, problem == 0, err
 }

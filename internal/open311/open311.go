@@ -78,7 +78,7 @@ type HTTP struct {
 	G *grid.Service
 	// BaseURL is the server's public URL (e.g. https://shequ.example.gov.cn)
 	// for the endpoint URL in service discovery; empty: taken from the
-	// request (see window.BaseURL).
+	// request (see web.BaseURL).
 	BaseURL    string
 	TrustProxy bool
 	// Contact is the discovery document's contact text; empty: a generic

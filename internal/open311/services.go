@@ -9,7 +9,7 @@ import (
 
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
 	"github.com/shequ-platform/shequ/internal/platform/policy"
-	"github.com/shequ-platform/shequ/internal/window"
+	"github.com/shequ-platform/shequ/internal/platform/web"
 )
 
 // Discovery is the service discovery document
@@ -90,7 +90,7 @@ func strPtr(s string) *string {
 
 // baseURL is the server's public root, without a trailing slash.
 func (h *HTTP) baseURL(r *http.Request) string {
-	return window.BaseURL(r, strings.TrimRight(h.BaseURL, "/"), h.TrustProxy)
+	return web.BaseURL(r, strings.TrimRight(h.BaseURL, "/"), h.TrustProxy)
 }
 
 func (h *HTTP) discovery(w http.ResponseWriter, r *http.Request) {

@@ -24,7 +24,7 @@ type HTTP struct {
 	R    *web.Renderer
 	Jobs *jobs.Runner
 	// PublicURL and TrustProxy decide the address printed in QR codes
-	// (see BaseURL).
+	// (see web.BaseURL).
 	PublicURL  string
 	TrustProxy bool
 }

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/shequ-platform/shequ/internal/window"
+	"github.com/shequ-platform/shequ/internal/platform/web"
 )
 
 type agreementData struct {
@@ -36,12 +36,12 @@ func (h *HTTP) agreement(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ad := agreementData{disputeData: h.disputeData(r, p, d), Copies: len(d.Parties) + 1,
-		URL: window.BaseURL(r, h.PublicURL, h.TrustProxy) + "/mediation/" + strconv.FormatInt(d.ID, 10)}
+		URL: web.BaseURL(r, h.PublicURL, h.TrustProxy) + "/mediation/" + strconv.FormatInt(d.ID, 10)}
 	for _, side := range Sides {
 		ad.Ordered = append(ad.Ordered, d.Side(side)...)
 	}
 	var err error
-	if ad.QR, err = window.QRSVG(ad.URL); err != nil {
+	if ad.QR, err = web.QRSVG(ad.URL); err != nil {
 		h.fail(w, r, err)
 		return
 	}

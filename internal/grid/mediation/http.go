@@ -36,7 +36,7 @@ type HTTP struct {
 	S *Service
 	R *web.Renderer
 	// PublicURL and TrustProxy decide the address printed in the
-	// agreement's QR code (see window.BaseURL).
+	// agreement's QR code (see web.BaseURL).
 	PublicURL  string
 	TrustProxy bool
 }

@@ -19,7 +19,7 @@ import (
 )
 
 func TestVendorAssetsPresent(t *testing.T) {
-	for _, f := range []string{"vendor/htmx.min.js", "vendor/echarts.min.js"} {
+	for _, f := range []string{"vendor/htmx.min.js", "vendor/echarts.min.js", "vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css"} {
 		if a := assets()[f]; a == nil || len(a.body) == 0 {
 			t.Errorf("static/%s is missing: run scripts/assets.sh (npm ci + copy into internal/platform/web/static/vendor/), then rebuild", f)
 		}
