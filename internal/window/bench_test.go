@@ -27,14 +27,11 @@ package window_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -49,6 +46,7 @@ import (
 	"github.com/shequ-platform/shequ/internal/platform/audit"
 	"github.com/shequ-platform/shequ/internal/platform/calendar"
 	"github.com/shequ-platform/shequ/internal/platform/db"
+	"github.com/shequ-platform/shequ/internal/platform/db/dbtest"
 	"github.com/shequ-platform/shequ/internal/platform/pii"
 	"github.com/shequ-platform/shequ/internal/platform/policy"
 	"github.com/shequ-platform/shequ/internal/platform/web"
@@ -62,15 +60,6 @@ import (
 var benchWinToday = time.Date(2026, 11, 23, 10, 0, 0, 0, china)
 
 const benchWinPG = "shequ_bench_window"
-
-func benchWinReport(kv ...any) {
-	var b strings.Builder
-	b.WriteString("BENCH")
-	for i := 0; i+1 < len(kv); i += 2 {
-		fmt.Fprintf(&b, " %v=%v", kv[i], kv[i+1])
-	}
-	fmt.Println(b.String())
-}
 
 func TestBenchWindowDashboard(t *testing.T) {
 	if os.Getenv("SHEQU_BENCH_WINDOW") == "" {
@@ -98,60 +87,6 @@ func TestBenchWindowDashboard(t *testing.T) {
 	for _, n := range sizes {
 		benchWindowSize(t, n, queries)
 	}
-}
-
-// benchWinOpen opens a fresh, migrated database.
-func benchWinOpen(ctx context.Context, t *testing.T) (*db.DB, string) {
-	t.Helper()
-	kind := os.Getenv("SHEQU_BENCH_DB")
-	if kind == "" {
-		kind = "sqlite"
-	}
-	var dsn string
-	switch kind {
-	case "sqlite":
-		dir := os.Getenv("SHEQU_BENCH_DIR")
-		if dir == "" {
-			dir = t.TempDir()
-		}
-		dsn = filepath.Join(dir, "window-bench.db")
-		for _, suf := range []string{"", "-wal", "-shm"} {
-			if err := os.Remove(dsn + suf); err != nil && !os.IsNotExist(err) {
-				t.Fatal(err)
-			}
-		}
-	case "postgres":
-		admin := os.Getenv("SHEQU_TEST_POSTGRES")
-		if admin == "" {
-			t.Fatal("SHEQU_BENCH_DB=postgres needs SHEQU_TEST_POSTGRES")
-		}
-		a, err := sql.Open("pgx", admin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, q := range []string{"DROP DATABASE IF EXISTS " + benchWinPG + " WITH (FORCE)", "CREATE DATABASE " + benchWinPG} {
-			if _, err := a.ExecContext(ctx, q); err != nil {
-				t.Fatal(err)
-			}
-		}
-		a.Close()
-		u, err := url.Parse(admin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u.Path = "/" + benchWinPG
-		dsn = u.String()
-	default:
-		t.Fatalf("SHEQU_BENCH_DB=%q: want sqlite or postgres", kind)
-	}
-	d, err := db.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return d, kind
 }
 
 // benchWinItem is a catalogue item with its share of the cases.
@@ -234,7 +169,7 @@ func benchFill(ctx context.Context, t *testing.T, d *db.DB, svc *window.Service,
 	seq := map[[2]int64]int{}
 	var batch [][]any
 	flush := func() {
-		if err := d.Tx(ctx, func(ctx context.Context) error { return benchInsert(ctx, d, "cases", cols, batch) }); err != nil {
+		if err := d.Tx(ctx, func(ctx context.Context) error { return dbtest.Insert(ctx, d, "cases", cols, batch) }); err != nil {
 			t.Fatal(err)
 		}
 		batch = batch[:0]
@@ -338,7 +273,7 @@ func benchFill(ctx context.Context, t *testing.T, d *db.DB, svc *window.Service,
 		frows = append(frows, []any{k.div, k.per, k.metric, v})
 	}
 	if err := d.Tx(ctx, func(ctx context.Context) error {
-		return benchInsert(ctx, d, "facts", []string{"division", "period", "metric", "value"}, frows)
+		return dbtest.Insert(ctx, d, "facts", []string{"division", "period", "metric", "value"}, frows)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -362,54 +297,9 @@ func benchB2I(b bool) int {
 	return 0
 }
 
-// benchInsert writes rows with multi-row INSERTs.
-func benchInsert(ctx context.Context, d *db.DB, table string, cols []string, rows [][]any) error {
-	per := max(1, 30000/len(cols))
-	one := "(" + db.Placeholders(len(cols)) + ")"
-	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
-	for start := 0; start < len(rows); start += per {
-		part := rows[start:min(start+per, len(rows))]
-		var b strings.Builder
-		b.WriteString(head)
-		args := make([]any, 0, len(part)*len(cols))
-		for i, r := range part {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(one)
-			args = append(args, r...)
-		}
-		if _, err := d.Exec(ctx, b.String(), args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// benchTimes runs fn q times after a warm-up and returns p50, p95 and the
-// maximum in milliseconds.
-func benchTimes(t *testing.T, q int, fn func() error) (p50, p95, worst float64) {
-	t.Helper()
-	for range 20 {
-		if err := fn(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ds := make([]float64, q)
-	for i := range ds {
-		start := time.Now()
-		if err := fn(); err != nil {
-			t.Fatal(err)
-		}
-		ds[i] = float64(time.Since(start).Microseconds()) / 1000
-	}
-	slices.Sort(ds)
-	return ds[len(ds)/2], ds[min(len(ds)-1, len(ds)*95/100)], ds[len(ds)-1]
-}
-
 func benchWindowSize(t *testing.T, n, q int) {
 	ctx := audit.WithActor(context.Background(), audit.Actor{Name: "bench", Client: "cli"})
-	d, kind := benchWinOpen(ctx, t)
+	d, kind := dbtest.BenchDB(ctx, t, benchWinPG)
 	defer d.Close()
 	al := &audit.Log{DB: d}
 	acc := access.New(d, al, access.Config{})
@@ -457,7 +347,7 @@ func benchWindowSize(t *testing.T, n, q int) {
 	if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM cases WHERE is_open = 1").Scan(&open); err != nil {
 		t.Fatal(err)
 	}
-	benchWinReport("step", "fill", "db", kind, "variant", variant, "cases", n, "facts", factRows, "open", open, "overdue", overdue, "secs", fmt.Sprintf("%.1f", fill))
+	dbtest.Report("step", "fill", "db", kind, "variant", variant, "cases", n, "facts", factRows, "open", open, "overdue", overdue, "secs", fmt.Sprintf("%.1f", fill))
 
 	from, to := 202512, 202611
 	town := int64(320205_102_000_000) // 羊尖镇
@@ -486,8 +376,8 @@ func benchWindowSize(t *testing.T, n, q int) {
 		if u.name == "county" && int(fs.Totals.OpenOverdue) != overdue {
 			t.Fatalf("open overdue %d, generated %d", fs.Totals.OpenOverdue, overdue)
 		}
-		p50, p95, worst := benchTimes(t, q, func() error { _, err := svc.Figures(ctx, u.p, u.code, from, to); return err })
-		benchWinReport("step", "figures", "db", kind, "variant", variant, "cases", n, "unit", u.name, "accepted", fs.Totals.Accepted, "children", len(fs.Children),
+		p50, p95, worst := dbtest.Times(t, q, func() error { _, err := svc.Figures(ctx, u.p, u.code, from, to); return err })
+		dbtest.Report("step", "figures", "db", kind, "variant", variant, "cases", n, "unit", u.name, "accepted", fs.Totals.Accepted, "children", len(fs.Children),
 			"p50_ms", fmt.Sprintf("%.2f", p50), "p95_ms", fmt.Sprintf("%.2f", p95), "max_ms", fmt.Sprintf("%.2f", worst), "queries", q)
 	}
 
@@ -500,7 +390,7 @@ func benchWindowSize(t *testing.T, n, q int) {
 	(&window.HTTP{S: svc, R: rd}).Routes(mux)
 	p := units[0].p
 	var size int
-	p50, p95, worst := benchTimes(t, q, func() error {
+	p50, p95, worst := dbtest.Times(t, q, func() error {
 		req := httptest.NewRequest(http.MethodGet, "/window/dashboard?unit=320205&from=2025-12&to=2026-11", nil)
 		req = req.WithContext(access.WithPrincipal(ctx, p))
 		w := httptest.NewRecorder()
@@ -511,6 +401,6 @@ func benchWindowSize(t *testing.T, n, q int) {
 		size = w.Body.Len()
 		return nil
 	})
-	benchWinReport("step", "page", "db", kind, "variant", variant, "cases", n, "unit", "county", "bytes", size,
+	dbtest.Report("step", "page", "db", kind, "variant", variant, "cases", n, "unit", "county", "bytes", size,
 		"p50_ms", fmt.Sprintf("%.2f", p50), "p95_ms", fmt.Sprintf("%.2f", p95), "max_ms", fmt.Sprintf("%.2f", worst), "queries", q)
 }
