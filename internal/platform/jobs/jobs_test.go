@@ -436,6 +436,9 @@ func TestRunNow(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
 		r := newRunner(t, d)
+		// the job waits for the first progress report to reach the caller,
+		// so a loaded machine cannot finish it between two flushes
+		seen := make(chan struct{}, 1)
 		r.Register(Kind{Name: "test.cli", Fn: func(ctx context.Context, run *Run) error {
 			if access.From(ctx) != nil {
 				return errors.New("a CLI job has no principal")
@@ -449,6 +452,12 @@ func TestRunNow(t *testing.T) {
 			}
 			for i := int64(1); i <= 5; i++ {
 				run.Progress(i, 5, "")
+				if i == 1 {
+					select {
+					case <-seen:
+					case <-time.After(10 * time.Second):
+					}
+				}
 				time.Sleep(3 * time.Millisecond)
 			}
 			return run.SetResult(map[string]int{"bytes": len(b)})
@@ -458,7 +467,13 @@ func TestRunNow(t *testing.T) {
 			t.Fatal(err)
 		}
 		var calls []Job
-		j, err := r.RunNow(ctx, nil, Spec{Kind: "test.cli", Input: input}, func(j Job) { calls = append(calls, j) })
+		j, err := r.RunNow(ctx, nil, Spec{Kind: "test.cli", Input: input}, func(j Job) {
+			calls = append(calls, j)
+			select {
+			case seen <- struct{}{}:
+			default:
+			}
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,11 @@
 -- DG-9, DG-11, DG-16, DG-17, SX-9, XS-12. Grids themselves are divisions
 -- (level 6); households name their grid in the registry.
 
+-- Positions of incidents and patrol visits are checked against the nearest
+-- household (registry.NearestVillage), and the map draws households: their
+-- points need an index.
+CREATE INDEX households_point ON households (lat, lon, village) WHERE lat IS NOT NULL;
+
 -- A grid's outline (GeoJSON Polygon or MultiPolygon, WGS-84), optional.
 CREATE TABLE grid_outlines (
     grid       INTEGER  PRIMARY KEY,
@@ -266,3 +271,4 @@ DROP TABLE incidents;
 DROP TABLE party_links;
 DROP TABLE grid_chiefs;
 DROP TABLE grid_outlines;
+DROP INDEX households_point;
