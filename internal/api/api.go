@@ -114,6 +114,8 @@ func (s *server) build(mux *http.ServeMux) (huma.API, *spec) {
 	s.registerCases(a)
 	s.registerDisputes(a)
 	s.registerIncidents(a)
+	s.registerPatrols(a)
+	s.registerFollowUps(a)
 	return a, &spec{api: a}
 }
 
