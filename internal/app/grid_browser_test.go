@@ -232,7 +232,7 @@ func mediationFill(t *testing.T, ctx context.Context) {
 		chromedp.WaitVisible("#f-summary"),
 		chromedp.SetValue("#f-type", "neighbour"),
 		chromedp.SendKeys("#f-summary", "张建国家屋顶排水管改道后雨水流入李桂芳家院内，墙体受潮，双方多次争吵。"),
-		chromedp.SendKeys("#f-mediators", "王志明、陈秀兰"),
+		chromedp.SetValue("#f-mediators", "王志明、陈秀兰"),
 		chromedp.SetValue("#p0-side", "applicant"),
 		chromedp.SendKeys("#p0-name", "李桂芳"),
 		chromedp.SetValue("#p0-gender", "F"),
