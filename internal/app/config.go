@@ -109,6 +109,33 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	}
 }
 
+// tilePlaceholders are the placeholders of a Leaflet tile URL template, with
+// a value that stands for them when the template is read as a URL: url.Parse
+// refuses a brace in a host (t{s}.tianditu.gov.cn).
+var tilePlaceholders = strings.NewReplacer("{s}", "a", "{z}", "0", "{x}", "0", "{y}", "0", "{-y}", "0", "{r}", "")
+
+// validTileURL reports whether tiles is a tile URL template the map can use:
+// http or https, with a host, {z}, {x} and {y} (or {-y} for TMS tiles), and a
+// {s} subdomain placeholder in the host only before a dot (t{s}.example.cn),
+// so that the map page's CSP can allow the host as *.example.cn.
+func validTileURL(tiles string) bool {
+	if !strings.Contains(tiles, "{z}") || !strings.Contains(tiles, "{x}") ||
+		(!strings.Contains(tiles, "{y}") && !strings.Contains(tiles, "{-y}")) {
+		return false
+	}
+	u, err := url.Parse(tilePlaceholders.Replace(tiles))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return false
+	}
+	_, rest, _ := strings.Cut(tiles, "://")
+	host, _, _ := strings.Cut(rest, "/")
+	host, _, _ = strings.Cut(host, "?")
+	if i := strings.LastIndex(host, "}"); i >= 0 && !strings.Contains(host[i:], ".") {
+		return false
+	}
+	return true
+}
+
 // DSN is the database to open: --db, or the SQLite file in the data directory.
 func (c *Config) DSN() string {
 	if c.DB != "" {
@@ -126,11 +153,8 @@ func (c *Config) Validate() error {
 		}
 		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	}
-	if c.Map.TileURL != "" {
-		u, err := url.Parse(c.Map.TileURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.Contains(c.Map.TileURL, "{z}") {
-			return fmt.Errorf("--map-tiles must be an http(s) URL with {z}, {x} and {y}, not %q", c.Map.TileURL)
-		}
+	if c.Map.TileURL != "" && !validTileURL(c.Map.TileURL) {
+		return fmt.Errorf("--map-tiles must be an http(s) URL with {z}, {x} and {y}, not %q", c.Map.TileURL)
 	}
 	if c.Map.TileCRS == "" {
 		c.Map.TileCRS = "wgs84"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,7 +34,10 @@ import (
 // counts the desk's tabs show, and the map's points. The incidents are
 // written with bulk SQL (the service's report path is measured by
 // scripts/bench-grid-report.sh against the running binary). Run by
-// scripts/bench-grid-incidents.sh; prints BENCH lines.
+// scripts/bench-grid-incidents.sh; prints BENCH lines. Env:
+// SHEQU_BENCH_GRID=1, SHEQU_BENCH_SIZES=100000, SHEQU_BENCH_QUERIES=200,
+// SHEQU_BENCH_DB=sqlite|postgres, SHEQU_BENCH_DIR, SHEQU_BENCH_LAYOUT=
+// interleaved|blocked (see the fill below).
 func TestBenchGridIncidents(t *testing.T) {
 	if os.Getenv("SHEQU_BENCH_GRID") == "" {
 		t.Skip("set SHEQU_BENCH_GRID (scripts/bench-grid-incidents.sh does)")
@@ -125,14 +129,13 @@ func benchGridSize(t *testing.T, n, q int) {
 	}
 	seq := 0
 	reported := map[[2]int64]int64{} // (division, period) → grid.reported, as the service counts it
-	add := func(town int64) {
+	add := func(town int64, at time.Time) {
 		vs := villagesOf[town]
 		v := vs[rnd.IntN(len(vs))]
 		place := v + int64(1+rnd.IntN(4)) // its grids 001–004 (codes need not exist for the reads)
 		c := cats[rnd.IntN(len(cats))]
-		age := rnd.IntN(365)
-		at := benchGridToday.AddDate(0, 0, -age)
 		day := at.Year()*10000 + int(at.Month())*100 + at.Day()
+		age := int(benchGridToday.Sub(at).Hours() / 24)
 		state, open := grid.StateClosed, 0
 		holder, level := v, grid.LevelVillage
 		dispatched, deadline, handled, closedDay, onTime, closedAt := day, cal.AddWorkingDays(day, c.TimeLimit), 0, 0, 0, int64(0)
@@ -171,11 +174,39 @@ func benchGridSize(t *testing.T, n, q int) {
 			flush()
 		}
 	}
-	for range n {
-		add(target)
+	// As on a live server, ids rise with the report time: n incidents in
+	// the target, n in the others, over the year before today, written
+	// oldest first. The townships' reports interleave, unless the layout is
+	// "blocked": the target's all in the first half of the year, the others'
+	// in the second — the worst case of the newest-first walk, which must
+	// pass every newer incident of the other townships before it finds one.
+	blocked := os.Getenv("SHEQU_BENCH_LAYOUT") == "blocked"
+	layout := "interleaved"
+	if blocked {
+		layout = "blocked"
 	}
-	for range n {
-		add(others[rnd.IntN(len(others))])
+	type pending struct {
+		town int64
+		at   time.Time
+	}
+	all := make([]pending, 0, 2*n)
+	for i := range 2 * n {
+		town, age := target, rnd.IntN(365)
+		if i >= n {
+			town = others[rnd.IntN(len(others))]
+		}
+		if blocked {
+			age = rnd.IntN(182)
+			if town == target {
+				age += 183
+			}
+		}
+		at := benchGridToday.AddDate(0, 0, -age).Add(-time.Duration(rnd.IntN(36_000)) * time.Second)
+		all = append(all, pending{town, at})
+	}
+	slices.SortFunc(all, func(a, b pending) int { return a.at.Compare(b.at) })
+	for _, x := range all {
+		add(x.town, x.at)
 	}
 	flush()
 	var factRows [][]any
@@ -190,7 +221,7 @@ func benchGridSize(t *testing.T, n, q int) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("%s: %d incidents written in %s", kind, 2*n, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s: %d incidents (%s) written in %s", kind, 2*n, layout, time.Since(start).Round(time.Millisecond))
 
 	p := &access.Principal{UserID: 1, Username: "town", Assignments: []access.Assignment{{Role: "township_staff", Division: target}}}
 	var inTown int64
@@ -199,9 +230,16 @@ func benchGridSize(t *testing.T, n, q int) {
 	}
 	measure := func(what string, fn func() error) {
 		p50, p95, worst := dbtest.Times(t, q, fn)
-		dbtest.Report("db", kind, "incidents", 2*n, "township", inTown, "what", what,
+		dbtest.Report("db", kind, "layout", layout, "incidents", 2*n, "township", inTown, "what", what,
 			"p50_ms", fmt.Sprintf("%.2f", p50), "p95_ms", fmt.Sprintf("%.2f", p95), "max_ms", fmt.Sprintf("%.2f", worst), "queries", q)
 	}
+	// the raw baseline: one incident by primary key through the same
+	// database handle, before the reads and again after them
+	baseline := func() error {
+		var number string
+		return d.QueryRow(ctx, `SELECT number FROM incidents WHERE id = ?`, 1+rnd.IntN(2*n)).Scan(&number)
+	}
+	measure("baseline_pk", baseline)
 	for _, view := range []string{grid.ViewOpen, grid.ViewHeld, grid.ViewOverdue, grid.ViewClosed, grid.ViewAll} {
 		f := grid.Filter{Unit: target, View: view}
 		measure("list_"+view, func() error { _, _, err := svc.List(ctx, p, f); return err })
@@ -224,4 +262,5 @@ func benchGridSize(t *testing.T, n, q int) {
 	})
 	measure("map_open", func() error { _, err := svc.Points(ctx, p, grid.Filter{Unit: target, View: grid.ViewOpen}); return err })
 	measure("map_all", func() error { _, err := svc.Points(ctx, p, grid.Filter{Unit: target, View: grid.ViewAll}); return err })
+	measure("baseline_pk_end", baseline)
 }

@@ -1288,6 +1288,8 @@ func (s *Service) MapData(ctx context.Context, p *access.Principal, q MapQuery) 
 		if len(all) > maxOutlines {
 			all, fc.Truncated = all[:maxOutlines], append(fc.Truncated, LayerOutlines)
 		}
+		// a township's or county's map names each grid with its village
+		names := &incNames{s: s, wide: readsAbove(q.Unit)}
 		for _, st := range all {
 			var geom any = json.RawMessage(st.text)
 			if q.GCJ02 {
@@ -1298,10 +1300,7 @@ func (s *Service) MapData(ctx context.Context, p *access.Principal, q MapQuery) 
 				geom = o.Map(conv)
 			}
 			code := strconv.FormatInt(st.grid, 10)
-			name := code
-			if g, err := s.Divisions.Get(ctx, st.grid); err == nil {
-				name = g.Name
-			}
+			name := names.place(ctx, st.grid)
 			fc.Features = append(fc.Features, Feature{Type: "Feature", Geometry: geom, Properties: map[string]any{
 				"layer": LayerOutlines, "code": code, "name": name, "href": "/grid/grids/" + code}})
 		}

@@ -173,7 +173,7 @@ func (h *HTTP) followupData(r *http.Request, p *access.Principal, id int64) (*fo
 	if err != nil {
 		return nil, err
 	}
-	d := &followupData{Nav: newPatrolNav(p, "followups"), Resident: res, UnitName: h.patrolUnitName(ctx, res.Division), Tags: h.followupTags(res.Division, res.Tags, loc),
+	d := &followupData{Nav: newPatrolNav(p, "followups"), Resident: res, UnitName: (&incNames{s: h.S, wide: viewsAbove(p, "resident.special", res.Division)}).place(ctx, res.Division), Tags: h.followupTags(res.Division, res.Tags, loc),
 		Kinds: FollowUpKinds, Values: map[string]string{}, Errors: map[string]string{}, Today: h.S.Today()}
 	if res.HouseholdID != 0 {
 		if hs, err := h.S.Registry.HouseholdsByID(ctx, p, []int64{res.HouseholdID}); err == nil {

@@ -85,7 +85,7 @@ func ErrorText(locale string, e *FieldError) string {
 type IncidentView struct {
 	Incident
 	StateLabel string // the pack's or the catalogue's name of the state
-	PlaceName  string // the grid or village where it happened
+	PlaceName  string // the grid or village where it happened (see Service.PlaceName)
 	HolderName string // the unit holding it (with the office or department)
 	Today      int    // YYYYMMDD the deadline figures are taken on
 	Overdue    bool   // dispatched and past the deadline
@@ -99,6 +99,40 @@ type IncidentView struct {
 type incNames struct {
 	s *Service
 	m map[int64]string
+	// wide: the names are read from above the village (a township's or a
+	// county's list), so that a grid is named with its village.
+	wide bool
+}
+
+// readsAbove reports whether places read from the unit from are named with
+// their village: from is above the village level (a township, a county, or
+// 0 for the whole tree).
+func readsAbove(from int64) bool { return ids.Level(from) < 5 }
+
+// viewsAbove reports whether p, reading code (a grid or village) with
+// perm, reads it from above the village: p holds perm at code's township.
+func viewsAbove(p *access.Principal, perm string, code int64) bool {
+	return p != nil && p.CanAt(perm, code/1_000_000*1_000_000)
+}
+
+// place names the grid or village where something happened: a grid read
+// from above its village as "<village> · <grid>", since grids of different
+// villages share names (第一网格); anything else by its own name.
+func (n *incNames) place(ctx context.Context, code int64) string {
+	if n.wide && ids.Level(code) == 6 {
+		return n.name(ctx, code/1000*1000) + " · " + n.name(ctx, code)
+	}
+	return n.name(ctx, code)
+}
+
+// PlaceName names the grid or village code as read from the unit from, the
+// unit a page is about: "门楼社区 · 第一网格" for a grid read from above its
+// village (a township's or a county's page, where grids of different
+// villages share names), the unit's own name otherwise (its code when
+// unknown).
+func (s *Service) PlaceName(ctx context.Context, from, code int64) string {
+	n := &incNames{s: s, wide: readsAbove(from)}
+	return n.place(ctx, code)
 }
 
 func (n *incNames) name(ctx context.Context, code int64) string {
@@ -129,7 +163,8 @@ func (n *incNames) holderName(ctx context.Context, in Incident) string {
 }
 
 // IncidentViews resolves the names and deadline figures of incidents for
-// the pages, in locale.
+// the pages, in locale, as read within a village: a grid is named alone
+// (第一网格). Lists read from a township or a county use IncidentViewsAt.
 func (s *Service) IncidentViews(ctx context.Context, locale string, ins []Incident) ([]IncidentView, error) {
 	cal, err := s.Days(ctx)
 	if err != nil {
@@ -139,13 +174,24 @@ func (s *Service) IncidentViews(ctx context.Context, locale string, ins []Incide
 	return s.incViews(ctx, locale, cal, n, ins), nil
 }
 
+// IncidentViewsAt is IncidentViews for a list of the unit from: above the
+// village, each grid is named with its village (see PlaceName).
+func (s *Service) IncidentViewsAt(ctx context.Context, locale string, from int64, ins []Incident) ([]IncidentView, error) {
+	cal, err := s.Days(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := &incNames{s: s, wide: readsAbove(from)}
+	return s.incViews(ctx, locale, cal, n, ins), nil
+}
+
 func (s *Service) incViews(ctx context.Context, locale string, cal *calendar.Calendar, n *incNames, ins []Incident) []IncidentView {
 	today := s.Today()
 	soon := s.dayAfter(today, 2)
 	out := make([]IncidentView, len(ins))
 	for i, in := range ins {
 		v := IncidentView{Incident: in, StateLabel: s.StateName(locale, in.Division, in.State), Today: today,
-			PlaceName: n.name(ctx, in.Division), HolderName: n.holderName(ctx, in)}
+			PlaceName: n.place(ctx, in.Division), HolderName: n.holderName(ctx, in)}
 		if in.State == StateDispatched && in.Deadline != 0 {
 			v.Overdue = in.Overdue(today)
 			v.DueSoon = !v.Overdue && in.Deadline <= soon
@@ -319,6 +365,9 @@ type deskData struct {
 	More     bool
 	// Query is the filters (without view and page), URL-encoded.
 	Query string
+	// CanReport: the principal may report incidents somewhere (grid.report),
+	// so the desk links to the report form.
+	CanReport bool
 }
 
 // UnitParam is the unit's code as the URLs carry it.
@@ -342,7 +391,7 @@ func (h *HTTP) incDesk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &deskData{Unit: unit, View: q.Get("view"), Category: strings.TrimSpace(q.Get("category")), Group: strings.TrimSpace(q.Get("group")),
-		State: q.Get("state"), Number: strings.TrimSpace(q.Get("number"))}
+		State: q.Get("state"), Number: strings.TrimSpace(q.Get("number")), CanReport: p.Can("grid.report")}
 	if !slices.Contains(Views, d.View) {
 		d.View = ViewOpen
 	}
@@ -386,7 +435,7 @@ func (h *HTTP) incDesk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.More = more
-	if d.Rows, err = h.S.IncidentViews(ctx, loc, list); err != nil {
+	if d.Rows, err = h.S.IncidentViewsAt(ctx, loc, unit, list); err != nil {
 		h.incFail(w, r, err)
 		return
 	}
@@ -530,7 +579,7 @@ func (h *HTTP) incData(r *http.Request, p *access.Principal, in Incident) (*inci
 	if err != nil {
 		return nil, err
 	}
-	n := &incNames{s: h.S}
+	n := &incNames{s: h.S, wide: viewsAbove(p, "grid.view", in.Division)}
 	d := &incidentData{Locale: loc, Can: map[string]bool{}, Values: map[string]string{}, Errors: map[string]string{},
 		MaxPhotos: MaxPhotos, MaxPhotoMB: MaxPhoto >> 20, MaxExtension: maxExtension,
 		Ratings: []int{5, 4, 3, 2, 1}, Levels: []string{LevelVillage, LevelTownship, LevelDepartment}}

@@ -534,18 +534,18 @@ func (h *HTTP) patrolList(w http.ResponseWriter, r *http.Request) {
 		h.patrolFail(w, r, err)
 		return
 	}
-	names := map[int64]string{}
+	// a grid is named with its village in a township's or county's list,
+	// and in one's own visits when one sees above the village
+	names := &incNames{s: h.S, wide: d.View == "unit" && readsAbove(d.Unit)}
 	for _, v := range visits {
 		row := patrolRow{Visit: v, Place: "#" + strconv.FormatInt(v.HouseholdID, 10)}
 		if hr, ok := households[v.HouseholdID]; ok {
 			row.Place = patrolPlace(hr.Household)
 		}
-		if n, ok := names[v.Division]; ok {
-			row.UnitName = n
-		} else {
-			row.UnitName = h.patrolUnitName(ctx, v.Division)
-			names[v.Division] = row.UnitName
+		if d.View == "mine" {
+			names.wide = viewsAbove(p, "grid.view", v.Division)
 		}
+		row.UnitName = names.place(ctx, v.Division)
 		d.Rows = append(d.Rows, row)
 	}
 	h.R.Page(w, r, http.StatusOK, "grid_patrols.html", d)
@@ -630,7 +630,7 @@ func (h *HTTP) patrolCoverage(w http.ResponseWriter, r *http.Request) {
 // number and household number (its id when it has none of them).
 func patrolPlace(hh registry.Household) string {
 	var parts []string
-	for _, s := range []string{hh.Address, hh.HouseNo} {
+	for _, s := range []string{hh.Address, hh.ShownHouseNo()} {
 		if s = strings.TrimSpace(s); s != "" {
 			parts = append(parts, s)
 		}

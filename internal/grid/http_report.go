@@ -31,6 +31,7 @@ import (
 	"github.com/shequ-platform/shequ/internal/platform/db"
 	"github.com/shequ-platform/shequ/internal/platform/geo"
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
+	"github.com/shequ-platform/shequ/internal/platform/ids"
 	"github.com/shequ-platform/shequ/internal/platform/web"
 	"github.com/shequ-platform/shequ/internal/registry"
 )
@@ -176,6 +177,8 @@ type reportData struct {
 	MaxPhotos   int
 	MaxPhotoMB  int
 	Locale      string
+	// Picker configures the map to pick the position on (grid-pick.js).
+	Picker reportPicker
 }
 
 // V is a field's value; E its error.
@@ -355,6 +358,7 @@ func (h *HTTP) reportBase(r *http.Request, p *access.Principal, values url.Value
 		return nil, err
 	}
 	d.Units = units
+	d.Picker = h.reportPicker(p, units, loc)
 	offered := func(code int64) bool {
 		return slices.ContainsFunc(units, func(u reportUnit) bool { return u.Code == code })
 	}
@@ -399,6 +403,76 @@ func (h *HTTP) reportBase(r *http.Request, p *access.Principal, values url.Value
 	return d, nil
 }
 
+// ---- the map picker ----
+
+// pickLayers are the map layers the picker draws: the outlines and the
+// households (dots a worker may tap to link the household), never the
+// incidents.
+const pickLayers = LayerOutlines + "," + LayerHouseholds
+
+// reportPicker is what grid-pick.js needs to let the worker tap the
+// incident's point on a small map, in a JSON script element. Leaflet is
+// loaded only when the map is opened (its URLs are data- attributes of the
+// button). There are no tiles unless the deployment configures them
+// (HTTP.Map), so by default nothing is asked of another host.
+type reportPicker struct {
+	// Data is the map data's URL (GET /grid/map/data.json, the picker's
+	// layers) without the unit, which the script appends.
+	Data string `json:"data"`
+	// Units gives, for each place of the form, the places whose map data
+	// centre the map, in order: the place itself, then (for a grid) its
+	// village when p may see it. A place p may not see on the map is left
+	// out, and the script offers no map there.
+	Units map[string][]string `json:"units"`
+	Tiles string              `json:"tiles,omitempty"`
+	// Attribution is the tiles' attribution.
+	Attribution string `json:"attribution,omitempty"`
+	// GCJ02: the tiles are drawn in GCJ-02 and so is every point of the
+	// data; a tapped point is sent as coords=gcj02, converted by the server.
+	GCJ02 bool              `json:"gcj02,omitempty"`
+	Msgs  map[string]string `json:"msgs"`
+}
+
+// reportPicker builds the picker's configuration for the form's places.
+func (h *HTTP) reportPicker(p *access.Principal, units []reportUnit, loc string) reportPicker {
+	pk := reportPicker{Data: "/grid/map/data.json?" + url.Values{"layers": {pickLayers}}.Encode(),
+		Units: map[string][]string{}, Msgs: pickMessages(loc)}
+	for _, u := range units {
+		if !p.CanAt("grid.view", u.Code) {
+			continue
+		}
+		chain := []string{strconv.FormatInt(u.Code, 10)}
+		if ids.Level(u.Code) == 6 {
+			if v := u.Code - u.Code%ids.Span(5); p.CanAt("grid.view", v) {
+				chain = append(chain, strconv.FormatInt(v, 10))
+			}
+		}
+		pk.Units[chain[0]] = chain
+	}
+	if h.Map.TileURL != "" {
+		pk.Tiles, pk.Attribution, pk.GCJ02 = h.Map.TileURL, h.Map.Attribution, h.Map.GCJ02()
+	}
+	return pk
+}
+
+// pickMessages are the picker's texts.
+func pickMessages(loc string) map[string]string {
+	return map[string]string{
+		"open":        i18n.T(loc, "grid.pick.open"),
+		"close":       i18n.T(loc, "grid.pick.close"),
+		"offline":     i18n.T(loc, "grid.pick.offline"),
+		"needNetwork": i18n.T(loc, "grid.pick.need_network"),
+		"loading":     i18n.T(loc, "grid.pick.loading"),
+		"failed":      i18n.T(loc, "grid.pick.failed"),
+		"empty":       i18n.T(loc, "grid.pick.empty"),
+		"picked":      i18n.T(loc, "grid.pick.picked"),
+		"linked":      i18n.T(loc, "grid.pick.linked"),
+		"household":   i18n.T(loc, "grid.report.household"),
+		"noHousehold": i18n.T(loc, "grid.report.no_household"),
+		"current":     i18n.T(loc, "grid.pick.current"),
+	}
+}
+
 // reportSearch finds households through their residents (name, ID number
 // tail, phone, address), one hit per household.
 func (h *HTTP) reportSearch(ctx context.Context, p *access.Principal, q string) ([]registry.Hit, error) {
@@ -436,6 +510,7 @@ func (h *HTTP) reportPage(w http.ResponseWriter, r *http.Request) {
 		// button) is stored once; the script gives each draft its own key
 		d.Values["client_key"] = randomID()
 	}
+	w.Header().Set("Content-Security-Policy", h.Map.mapCSP()) // the picker's tiles, if any
 	h.R.Page(w, r, http.StatusOK, "grid_report.html", d)
 }
 
@@ -616,6 +691,9 @@ func (h *HTTP) reportPost(w http.ResponseWriter, r *http.Request) {
 	}
 	rep, ies := reportInput(form)
 	es = append(es, ies...)
+	if rep.Source == SourceWorker && rep.Division != 0 && p.CanAt("grid.handle", rep.Division) {
+		rep.Source = SourceStaff // village staff and above report from a desk, not as grid workers
+	}
 	if rep.Lat == nil && rep.HouseholdID != 0 {
 		// no position given: the household's, when it is known
 		if hh, _, err := h.S.Registry.Household(ctx, p, rep.HouseholdID); err == nil && hh.Lat != nil && hh.Lon != nil {
@@ -716,6 +794,7 @@ func (h *HTTP) reportInvalid(w http.ResponseWriter, r *http.Request, p *access.P
 		}
 	}
 	d.PhotosAgain = hadPhotos
+	w.Header().Set("Content-Security-Policy", h.Map.mapCSP()) // the picker's tiles, if any
 	h.R.Page(w, r, http.StatusUnprocessableEntity, "grid_report.html", d)
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -500,6 +501,127 @@ func TestReportPostRefusesBadInput(t *testing.T) {
 		}
 		if got := e.stored(); got != before {
 			t.Fatalf("refused reports stored something: %v, before %v", got, before)
+		}
+	})
+}
+
+// pickConfig reads the map picker's configuration from the report page.
+func pickConfig(t *testing.T, body string) map[string]any {
+	t.Helper()
+	const open = `<script type="application/json" id="pick-config">`
+	i := strings.Index(body, open)
+	if i < 0 {
+		t.Fatal("the report page has no picker configuration")
+	}
+	rest := body[i+len(open):]
+	var cfg map[string]any
+	if err := json.Unmarshal([]byte(rest[:strings.Index(rest, "</script>")]), &cfg); err != nil {
+		t.Fatalf("picker configuration: %v", err)
+	}
+	return cfg
+}
+
+// TestReportPicker: the report page offers the map picker — Leaflet's URLs
+// to load when the map is opened, and for each place of the form the
+// places whose map data centre the map (the grid, then its village only for
+// those who may see the village) — without tiles by default; configured
+// tiles come with their host allowed by the page's Content-Security-Policy,
+// and GCJ-02 tiles are announced so that a tapped point is sent as
+// coords=gcj02. The data the picker draws, read as the grid worker, holds
+// the grid's outline and its households.
+func TestReportPicker(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newRepWeb(t, d)
+		code := func(c int64) string { return strconv.FormatInt(c, 10) }
+		units := func(cfg map[string]any) map[string][]string {
+			out := map[string][]string{}
+			for k, v := range cfg["units"].(map[string]any) {
+				for _, u := range v.([]any) {
+					out[k] = append(out[k], u.(string))
+				}
+			}
+			return out
+		}
+
+		w := e.serve(e.workerA1, http.MethodGet, "/grid/report", "", nil, nil)
+		body := w.Body.String()
+		for _, want := range []string{`id="pick"`, `data-leaflet-js="/static/vendor/leaflet/leaflet.js`, `data-leaflet-css="/static/vendor/leaflet/leaflet.css`,
+			`id="pick-map" class="gm-map gm-blank"`, "grid-pick.js", i18n.T("zh-CN", "grid.pick.open")} {
+			if !strings.Contains(body, want) {
+				t.Errorf("report page lacks %q", want)
+			}
+		}
+		if strings.Contains(body, `<script src="/static/vendor/leaflet/leaflet.js`) {
+			t.Error("Leaflet is loaded with the page, not when the map is opened")
+		}
+		if csp := w.Header().Get("Content-Security-Policy"); csp != web.ContentSecurityPolicy {
+			t.Errorf("CSP without tiles: %q", csp)
+		}
+		cfg := pickConfig(t, body)
+		if _, ok := cfg["tiles"]; ok || cfg["gcj02"] != nil {
+			t.Errorf("tiles without a tile server: %v", cfg)
+		}
+		// a grid worker: the grid only (the village is not theirs to see)
+		if got := units(cfg); len(got) != 1 || !slices.Equal(got[code(e.gridA1)], []string{code(e.gridA1)}) {
+			t.Errorf("grid worker's places: %v", got)
+		}
+		// village staff: each grid falls back to the village
+		got := units(pickConfig(t, e.serve(e.villageStaff, http.MethodGet, "/grid/report", "", nil, nil).Body.String()))
+		if !slices.Equal(got[code(e.gridA2)], []string{code(e.gridA2), code(villageA)}) || !slices.Equal(got[code(villageA)], []string{code(villageA)}) {
+			t.Errorf("village staff's places: %v", got)
+		}
+
+		// the data the picker asks for, as the grid worker: the outline and the households
+		const square = `{"type":"Polygon","coordinates":[[[120.349,31.579],[120.351,31.579],[120.351,31.581],[120.349,31.581],[120.349,31.579]]]}`
+		if _, err := e.svc.SetOutline(e.ctx, e.villageStaff, e.gridA1, []byte(square), geo.WGS84); err != nil {
+			t.Fatal(err)
+		}
+		hh, err := e.reg.CreateHousehold(e.ctx, e.admin, registry.HouseholdInput{Division: e.gridA1, Address: "东亭路 3 号", Number: "A-0003", Lat: "31.58", Lon: "120.35"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w = e.serve(e.workerA1, http.MethodGet, cfg["data"].(string)+"&unit="+code(e.gridA1), "", nil, nil)
+		var fc struct {
+			Features []struct {
+				Geometry   struct{ Type string }
+				Properties map[string]any
+			}
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &fc); w.Code != http.StatusOK || err != nil {
+			t.Fatalf("picker data: %d %s", w.Code, w.Body)
+		}
+		layers := map[string]int{}
+		for _, f := range fc.Features {
+			layers[f.Properties["layer"].(string)]++
+			if f.Properties["layer"] == "households" && f.Properties["id"] != float64(hh.ID) {
+				t.Errorf("household %v, want %d", f.Properties["id"], hh.ID)
+			}
+		}
+		if layers["outlines"] != 1 || layers["households"] != 1 || len(layers) != 2 {
+			t.Errorf("picker data layers %v, want the outline and the household", layers)
+		}
+
+		// GCJ-02 tiles from another host: allowed for images, announced to the script
+		rd := web.NewRenderer(nil)
+		if err := rd.Register(repPages{grid.Templates()}, "templates/*.html", grid.Funcs()); err != nil {
+			t.Fatal(err)
+		}
+		tiles := &grid.HTTP{S: e.svc, R: rd, Map: grid.MapConfig{TileURL: "https://tiles.example.cn/{z}/{x}/{y}.png", TileCRS: "gcj02", Attribution: "© 测绘"}}
+		mux := http.NewServeMux()
+		tiles.Routes(mux)
+		req := httptest.NewRequest(http.MethodGet, "/grid/report", nil)
+		req.Header.Set("Accept-Language", "zh-CN")
+		rw := httptest.NewRecorder()
+		mux.ServeHTTP(rw, req.WithContext(access.WithPrincipal(context.Background(), e.workerA1)))
+		if csp := rw.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' data: blob: https://tiles.example.cn") {
+			t.Errorf("CSP with tiles: %q", csp)
+		}
+		if strings.Contains(rw.Body.String(), `class="gm-map gm-blank"`) {
+			t.Error("the map is blank although tiles are configured")
+		}
+		cfg = pickConfig(t, rw.Body.String())
+		if cfg["tiles"] != "https://tiles.example.cn/{z}/{x}/{y}.png" || cfg["gcj02"] != true || cfg["attribution"] != "© 测绘" {
+			t.Errorf("picker with GCJ-02 tiles: %v", cfg)
 		}
 	})
 }

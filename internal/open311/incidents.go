@@ -9,6 +9,7 @@ import (
 
 	"github.com/shequ-platform/shequ/internal/grid"
 	"github.com/shequ-platform/shequ/internal/platform/audit"
+	"github.com/shequ-platform/shequ/internal/platform/db"
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
 	"github.com/shequ-platform/shequ/internal/platform/ids"
 	"github.com/shequ-platform/shequ/internal/platform/web"
@@ -21,7 +22,9 @@ import (
 // request for one becomes an incident in state reported at the village
 // (jurisdiction_id, else the nearest household's village, else the
 // client's own village): residents report problems of public space, so a
-// township alone is not precise enough. media_url is not fetched (Shequ
+// township alone is not precise enough — unless the request has a point
+// whose nearest household (within 3 km) lies in a village of that
+// township, which is then the incident's village. media_url is not fetched (Shequ
 // makes no outside calls); it is kept in the description.
 
 // incidentServices lists the incident categories offered at unit.
@@ -60,8 +63,16 @@ func (h *HTTP) incidentCategory(unit int64, code string) bool {
 func (h *HTTP) postIncident(w http.ResponseWriter, r *http.Request, format, loc string, client window.Client, req postRequest, unit int64) {
 	ctx := r.Context()
 	if ids.Level(unit) < 5 {
-		h.fail(w, r, format, http.StatusBadRequest, "jurisdiction_id: "+i18n.T(loc, "open311.error.incident_village"))
-		return
+		v, err := h.villageOf(ctx, unit, req)
+		if err != nil {
+			h.internal(w, r, format, err)
+			return
+		}
+		if v == 0 {
+			h.fail(w, r, format, http.StatusBadRequest, "jurisdiction_id: "+i18n.T(loc, "open311.error.incident_village"))
+			return
+		}
+		unit = v
 	}
 	desc := req.Description
 	if req.MediaURL != "" {
@@ -90,6 +101,32 @@ func (h *HTTP) postIncident(w http.ResponseWriter, r *http.Request, format, loc 
 	}
 	rc := receipt{ID: in.Number, Notice: i18n.T(loc, "open311.incident_notice"), AccountID: strPtr(req.AccountID), AccountXML: req.AccountID}
 	h.send(w, r, format, http.StatusOK, []receipt{rc}, xmlReceipts{Requests: []receipt{rc}})
+}
+
+// villageOf places a report made to a township in one of its villages: the
+// village of the household nearest the request's point (within
+// nearestMeters), when that village lies inside the township and is not
+// retired. It returns 0 when the request has no point or the point places
+// it nowhere in the township.
+func (h *HTTP) villageOf(ctx context.Context, township int64, req postRequest) (int64, error) {
+	if ids.Level(township) != 4 || req.Lat == nil || req.Long == nil || h.S == nil || h.S.Registry == nil {
+		return 0, nil
+	}
+	v, err := h.S.Registry.NearestVillage(ctx, *req.Lat, *req.Long, nearestMeters)
+	if errors.Is(err, db.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if v == township || !ids.Contains(township, v) {
+		return 0, nil
+	}
+	d, err := h.S.Divisions.Get(ctx, v)
+	if errors.Is(err, db.ErrNotFound) || (err == nil && d.Retired) {
+		return 0, nil
+	}
+	return v, err
 }
 
 // incidentStatus is the public text of an incident's state.

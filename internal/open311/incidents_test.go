@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -107,14 +108,42 @@ func TestIncidents(t *testing.T) {
 		}
 
 		// a township is not precise enough for a problem in public space
-		form.Set("jurisdiction_id", "320205001")
+		needVillage := "反映问题需要指明村(社区)"
+		form.Set("jurisdiction_id", "320205001000")
 		r = f.post("/open311/v2/requests.json", form)
-		wantError(t, errorsOf(t, r, http.StatusBadRequest), "jurisdiction_id")
+		wantError(t, errorsOf(t, r, http.StatusBadRequest), "jurisdiction_id", needVillage)
+		// … unless a point places it: beside a household of village A, in town A
+		form.Set("lat", strconv.FormatFloat(latA+0.0005, 'f', -1, 64))
+		form.Set("long", strconv.FormatFloat(lonA, 'f', -1, 64))
+		r = f.post("/open311/v2/requests.json", form)
+		validJSON(t, r, http.StatusOK, "request-response.json")
+		receipts = nil
+		_ = json.Unmarshal(r.body, &receipts)
+		if len(receipts) != 1 || !strings.HasPrefix(receipts[0].ID, "SJ320205001001-") {
+			t.Fatalf("a township report with a point in village A: %s", r)
+		}
+		if in, err := g.OnlineIncident(f.ctx, receipts[0].ID); err != nil || in.Division != villageA {
+			t.Fatalf("placed at %d: %v", in.Division, err)
+		}
+		// a point in village B (town B) does not place a report made to town A
+		form.Set("lat", strconv.FormatFloat(latB, 'f', -1, 64))
+		form.Set("long", strconv.FormatFloat(lonB, 'f', -1, 64))
+		before := f.count(`SELECT count(*) FROM incidents`)
+		r = f.post("/open311/v2/requests.json", form)
+		wantError(t, errorsOf(t, r, http.StatusBadRequest), "jurisdiction_id", needVillage)
+		// nor does a point far from every household
+		form.Set("lat", "31.9")
+		form.Set("long", "120.9")
+		r = f.post("/open311/v2/requests.json", form)
+		wantError(t, errorsOf(t, r, http.StatusBadRequest), "jurisdiction_id", needVillage)
+		if n := f.count(`SELECT count(*) FROM incidents`); n != before {
+			t.Errorf("refused reports were stored: %d → %d", before, n)
+		}
 		// a point in Beijing is outside the county of the village
 		form.Set("jurisdiction_id", "320205001001")
 		form.Set("lat", "39.9")
 		form.Set("long", "116.4")
-		before := f.count(`SELECT count(*) FROM incidents`)
+		before = f.count(`SELECT count(*) FROM incidents`)
 		r = f.post("/open311/v2/requests.json", form)
 		if r.status != http.StatusBadRequest || f.count(`SELECT count(*) FROM incidents`) != before {
 			t.Errorf("a report from Beijing: %d %s", r.status, r)

@@ -304,7 +304,7 @@ func (s *Service) exportHouseholds(ctx context.Context, tw tabular.Writer, loc s
 			k++
 			last = h.ID
 			if err := tw.Write([]any{n, h.Number, t("registry.household_kind." + h.Kind), names[h.Village], names[h.Grid],
-				h.Address + h.HouseNo, head, members, ptrOrNil(lat), ptrOrNil(lon)}); err != nil {
+				h.Place(), head, members, ptrOrNil(lat), ptrOrNil(lon)}); err != nil {
 				rows.Close()
 				return n, err
 			}

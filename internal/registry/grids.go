@@ -65,8 +65,54 @@ type HouseholdRow struct {
 	Members int    // present members
 }
 
-// Place is the household's address with its house number.
-func (h Household) Place() string { return h.Address + h.HouseNo }
+// Place is the household's address with its house number, the number left
+// out when the address already holds it (锦绣花园27幢1603室 and 27幢1603室).
+func (h Household) Place() string { return h.Address + h.ShownHouseNo() }
+
+// ShownHouseNo is the house number to show after the address: "" when the
+// address already holds it — imported ledgers often repeat it in both
+// columns — as a whole (锦绣花园27幢1603室 holds 27幢1603室, 东亭路11号
+// does not hold 1号), spaces aside.
+func (h Household) ShownHouseNo() string {
+	no := strings.TrimSpace(h.HouseNo)
+	if no == "" || holdsHouseNo(h.Address, no) {
+		return ""
+	}
+	return no
+}
+
+// holdsHouseNo reports whether address holds the house number no as a whole:
+// not inside a longer number or word (ASCII letters and digits on either
+// side), whitespace ignored in both.
+func holdsHouseNo(address, no string) bool {
+	drop := func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}
+	a, n := strings.Map(drop, address), strings.Map(drop, no)
+	if n == "" {
+		return false
+	}
+	alnum := func(r rune) bool { return r < utf8.RuneSelf && (unicode.IsDigit(r) || unicode.IsLetter(r)) }
+	for from := 0; from < len(a); {
+		i := strings.Index(a[from:], n)
+		if i < 0 {
+			return false
+		}
+		i += from
+		before, _ := utf8.DecodeLastRuneInString(a[:i])
+		after, _ := utf8.DecodeRuneInString(a[i+len(n):])
+		first, _ := utf8.DecodeRuneInString(n)
+		last, _ := utf8.DecodeLastRuneInString(n)
+		if !(i > 0 && alnum(before) && alnum(first)) && !(i+len(n) < len(a) && alnum(after) && alnum(last)) {
+			return true
+		}
+		from = i + 1
+	}
+	return false
+}
 
 // maxBuildingScan bounds the households a building filter reads (a village
 // has a few thousand).

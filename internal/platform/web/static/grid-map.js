@@ -8,8 +8,10 @@
    attribution (only when the deployment configures a tile server; otherwise the map has no
    background but a light grey canvas and asks nothing of any other host), gcj02 (the server
    has already converted every position for tiles drawn in GCJ-02), labels (texts in the
-   page's language). Colours come from the legend's swatches (grid.css), so the legend and
-   the map cannot disagree. Features carry a "layer" property: outlines, households,
+   page's language). Point colours come from the legend's swatches (grid.css), so the legend
+   and the map cannot disagree; a swatch whose colour is translucent is ignored. Outlines are
+   drawn with their own solid stroke and a light fill, whatever the outline swatch looks like
+   (its background is a pale tint of the stroke). Features carry a "layer" property: outlines, households,
    incidents. Popups are built as DOM nodes with textContent: no feature text is ever parsed
    as HTML, and links are followed only when they are paths of this server. */
 (function () {
@@ -19,16 +21,35 @@
   var fallback = {
     reported: '#6b5bd2', registered: '#1f5fbf', dispatched: '#c77700', handled: '#138a96',
     verified: '#138a96', closed: '#2e7d32', rejected: '#8a8f98', suspended: '#8a5a00',
-    overdue: '#c62828', household: '#5c6b7a', outline: '#1f5fbf'
+    overdue: '#c62828', household: '#5c6b7a'
   };
 
+  // The outlines' style: a solid line that reads over tiles and the blank canvas alike, and
+  // a fill light enough to leave the points and the tiles beneath it visible.
+  var outlineStyle = { color: '#1f5fbf', weight: 2.5, opacity: 1, fillColor: '#1f5fbf', fillOpacity: 0.08 };
+
+  // opaque reports whether a computed CSS colour is fully opaque: "rgb(r, g, b)", not
+  // "rgba(r, g, b, .12)" nor "rgb(r g b / 12%)".
+  function opaque(c) {
+    if (!c || c === 'transparent') return false;
+    var m = /^rgba?\(([^)]*)\)$/.exec(c);
+    if (!m) return true; // a hex or named colour
+    var p = m[1].split(/[\s,\/]+/).filter(Boolean);
+    if (p.length < 4) return true;
+    var a = p[3];
+    return a.charAt(a.length - 1) === '%' ? parseFloat(a) >= 100 : parseFloat(a) >= 1;
+  }
+
+  // colours reads the point colours from the legend's swatches.
   function colours() {
     var out = {};
     Object.keys(fallback).forEach(function (k) { out[k] = fallback[k]; });
     var swatches = doc.querySelectorAll('.gm-swatch[data-state]');
     for (var i = 0; i < swatches.length; i++) {
+      var key = swatches[i].getAttribute('data-state');
+      if (!Object.prototype.hasOwnProperty.call(fallback, key)) continue; // the outline swatch among them
       var c = window.getComputedStyle(swatches[i]).backgroundColor;
-      if (c && c !== 'transparent' && c !== 'rgba(0, 0, 0, 0)') out[swatches[i].getAttribute('data-state')] = c;
+      if (opaque(c)) out[key] = c;
     }
     return out;
   }
@@ -120,9 +141,7 @@
         var pr = f.properties || {};
         var g = f.geometry || {};
         if (pr.layer === 'outlines') {
-          L.geoJSON(f, {
-            style: { color: col.outline, weight: 2, opacity: 0.9, fillColor: col.outline, fillOpacity: 0.06 }
-          }).bindPopup(popup(pr.name, [], pr.href, labels.grid)).addTo(groups.outlines);
+          L.geoJSON(f, { style: outlineStyle }).bindPopup(popup(pr.name, [], pr.href, labels.grid)).addTo(groups.outlines);
           return;
         }
         if (g.type !== 'Point' || !g.coordinates) return;

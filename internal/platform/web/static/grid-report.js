@@ -421,6 +421,9 @@
   function addPhoto(blob) {
     photos.push({ blob: blob, url: URL.createObjectURL(blob) });
   }
+  // processing is the shrinking of the photos just taken: a send waits for
+  // it, so a photo never misses its report (or lands in the next one)
+  var processing = null;
   if (photoInput) {
     photoInput.addEventListener('change', async function () {
       var files = Array.prototype.slice.call(photoInput.files || []);
@@ -428,10 +431,17 @@
       if (!files.length) return;
       say(M.processing);
       var problems = [];
-      for (var i = 0; i < files.length; i++) {
-        if (photos.length >= cfg.maxPhotos) { problems.push(M.tooManyPhotos); break; }
-        var r = await shrink(files[i]);
-        if (r.error) problems.push(r.error); else addPhoto(r.blob);
+      var finished;
+      var mine = processing = new Promise(function (r) { finished = r; });
+      try {
+        for (var i = 0; i < files.length; i++) {
+          if (photos.length >= cfg.maxPhotos) { problems.push(M.tooManyPhotos); break; }
+          var r = await shrink(files[i]);
+          if (r.error) problems.push(r.error); else addPhoto(r.blob);
+        }
+      } finally {
+        finished();
+        if (processing === mine) processing = null;
       }
       renderPhotos();
       say(problems.join(' '), problems.length ? 'error' : null);
@@ -445,6 +455,11 @@
   // position: the phone's own (WGS-84), or typed in under "manual"
   var locateBtn = doc.getElementById('locate');
   var locateStatus = doc.getElementById('locate-status');
+  // positionSet tells the map picker (grid-pick.js) that the position fields were set from here:
+  // why is 'gps', 'draft' (a draft loaded) or 'reset' (an empty form for the next report).
+  function positionSet(why) {
+    if (typeof window.CustomEvent === 'function') form.dispatchEvent(new CustomEvent('report:position', { detail: { why: why } }));
+  }
   function locate(quiet) {
     if (!navigator.geolocation) return;
     if (window.isSecureContext === false) {
@@ -458,6 +473,7 @@
       var coords = form.querySelector('[name="coords"]');
       if (coords) coords.value = 'wgs84';
       locateStatus.textContent = fmt(M.located, Math.round(pos.coords.accuracy || 0));
+      positionSet('gps');
     }, function () {
       locateStatus.textContent = quiet ? '' : M.locateFailed;
     }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
@@ -526,6 +542,7 @@
     photos = [];
     renderPhotos();
     ['category', 'description', 'address', 'lat', 'lon', 'household'].forEach(function (n) { setField(n, null); });
+    setField('coords', 'wgs84'); // a point picked on GCJ-02 tiles set it: typed coordinates are WGS-84 again
     ['patrol', 'resident'].forEach(function (n) { // a visit's report is sent once
       var h = form.querySelector('input[type="hidden"][name="' + n + '"]');
       if (h) h.parentNode.removeChild(h);
@@ -533,6 +550,7 @@
     if (locateStatus) locateStatus.textContent = '';
     keyInput.value = uuid();
     clearErrors();
+    positionSet('reset');
   }
 
   async function loadDraft(key) {
@@ -550,6 +568,7 @@
       setField(k, Array.isArray(v) ? v[0] : v);
     });
     keyInput.value = d.key;
+    positionSet('draft');
     d.photos.forEach(function (p) { addPhoto(p.blob); });
     renderPhotos();
     say(M.loaded, 'info');
@@ -561,6 +580,7 @@
     if (e.submitter && e.submitter.getAttribute('formmethod') === 'get') return;
     e.preventDefault();
     clearErrors();
+    while (processing) { say(M.processing); await processing; }
     if (!form.querySelector('input[name="category"]:checked')) {
       showErrors([{ field: 'category', message: M.needCategory }]);
       return;
