@@ -32,6 +32,8 @@ tmp=$(mktemp)
   bash scripts/bench-http.sh
   echo; bash scripts/bench-window-intake.sh # prints its own "## Service window: intake"
   echo; echo "## Service window: dashboard"; echo; bash scripts/bench-window-dashboard.sh
+  echo; bash scripts/bench-grid-incidents.sh # prints its own "## Grid: incident desk and map"
+  echo; bash scripts/bench-grid-report.sh # prints its own "## Grid: incident reports"
 } > "$tmp"
 mv "$tmp" "$out"
 echo "wrote $out"
