@@ -200,10 +200,8 @@ func (d *reportData) HouseholdLabel() string {
 // and household number.
 func householdText(hh registry.Household) string {
 	parts := []string{}
-	for _, s := range []string{hh.Address, hh.HouseNo} {
-		if s = strings.TrimSpace(s); s != "" {
-			parts = append(parts, s)
-		}
+	if place := strings.TrimSpace(hh.Place()); place != "" {
+		parts = append(parts, place)
 	}
 	if hh.Number != "" {
 		parts = append(parts, "（"+hh.Number+"）")
@@ -366,7 +364,7 @@ func (h *HTTP) reportBase(r *http.Request, p *access.Principal, values url.Value
 		if hh, _, err := h.S.Registry.Household(ctx, p, id); err == nil {
 			d.Household = &hh
 			if d.Values["address"] == "" {
-				d.Values["address"] = strings.TrimSpace(hh.Address + " " + hh.HouseNo)
+				d.Values["address"] = strings.TrimSpace(hh.Place())
 			}
 		} else if !errors.Is(err, db.ErrNotFound) {
 			return nil, err

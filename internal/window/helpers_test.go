@@ -2,7 +2,6 @@ package window_test
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/shequ-platform/shequ/internal/platform/calendar"
 	"github.com/shequ-platform/shequ/internal/platform/db"
 	"github.com/shequ-platform/shequ/internal/platform/facts"
+	"github.com/shequ-platform/shequ/internal/platform/field"
 	"github.com/shequ-platform/shequ/internal/platform/ids"
 	"github.com/shequ-platform/shequ/internal/platform/pii"
 	"github.com/shequ-platform/shequ/internal/platform/policy"
@@ -126,15 +126,11 @@ func (f *fixture) do(p *access.Principal, id int64, a window.Action) window.Case
 
 func fieldErrors(t *testing.T, err error) []string {
 	t.Helper()
-	var es window.Errors
-	if !errors.As(err, &es) {
+	codes, ok := field.Codes(err)
+	if !ok {
 		t.Fatalf("want window.Errors, got %T %v", err, err)
 	}
-	out := make([]string, len(es))
-	for i, e := range es {
-		out[i] = e.Field + ":" + e.Code
-	}
-	return out
+	return codes
 }
 
 func wantFieldError(t *testing.T, err error, want string) {

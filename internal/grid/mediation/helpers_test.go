@@ -2,7 +2,6 @@ package mediation_test
 
 import (
 	"context"
-	"errors"
 	"io/fs"
 	"slices"
 	"strings"
@@ -230,15 +229,11 @@ var settle = mediation.Action{Kind: mediation.ActSettle, Outcome: "经调解，�
 
 func fieldErrors(t *testing.T, err error) []string {
 	t.Helper()
-	var es field.Errors
-	if !errors.As(err, &es) {
+	codes, ok := field.Codes(err)
+	if !ok {
 		t.Fatalf("want field.Errors, got %T %v", err, err)
 	}
-	out := make([]string, len(es))
-	for i, e := range es {
-		out[i] = e.Field + ":" + e.Code
-	}
-	return out
+	return codes
 }
 
 func wantFieldError(t *testing.T, err error, want string) {

@@ -368,7 +368,7 @@ func (s *Service) checkParties(ctx context.Context, p *access.Principal, in []Pa
 				pt.ResidentID, pt.Name, pt.Gender, pt.IDMasked, pt.PhoneMasked, pt.phoneEnc = r.ID, r.Name, r.Gender, r.IDMasked, r.PhoneMasked, phoneEnc
 				if pt.Address == "" && r.HouseholdID > 0 {
 					if h, _, err := s.Registry.Household(ctx, p, r.HouseholdID); err == nil {
-						pt.Address = strings.TrimSpace(h.Address + " " + h.HouseNo)
+						pt.Address = strings.TrimSpace(h.Place())
 					}
 				}
 			}

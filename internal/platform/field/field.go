@@ -5,7 +5,10 @@
 // once as Errors, and stores nothing then.
 package field
 
-import "strings"
+import (
+	"errors"
+	"strings"
+)
 
 // Error is one invalid input field.
 type Error struct {
@@ -52,4 +55,18 @@ func (es Errors) Err() error {
 		return nil
 	}
 	return es
+}
+
+// Codes lists the problems of err as "field:code", and whether err is (or
+// wraps) Errors at all — what tests and logs compare.
+func Codes(err error) ([]string, bool) {
+	var es Errors
+	if !errors.As(err, &es) {
+		return nil, false
+	}
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Field + ":" + e.Code
+	}
+	return out, true
 }
