@@ -21,7 +21,9 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/shequ-platform/shequ/internal/disclosure"
 	"github.com/shequ-platform/shequ/internal/division"
+	"github.com/shequ-platform/shequ/internal/governance"
 	"github.com/shequ-platform/shequ/internal/grid"
 	"github.com/shequ-platform/shequ/internal/grid/mediation"
 	"github.com/shequ-platform/shequ/internal/platform/access"
@@ -46,7 +48,12 @@ type Deps struct {
 	Window    *window.Service
 	Mediation *mediation.Service
 	Grid      *grid.Service
-	Version   string
+	// Governance and Disclosure serve the self-governance endpoints
+	// (bodies, meetings, matters, elections, documents) and finance and
+	// notices.
+	Governance *governance.Service
+	Disclosure *disclosure.Service
+	Version    string
 	// Log receives internal errors (the client only sees "internal").
 	// Optional: slog.Default() when nil.
 	Log *slog.Logger
@@ -116,6 +123,10 @@ func (s *server) build(mux *http.ServeMux) (huma.API, *spec) {
 	s.registerIncidents(a)
 	s.registerPatrols(a)
 	s.registerFollowUps(a)
+	s.registerBodies(a)    // governance_bodies.go: bodies, members, meetings, votes
+	s.registerMatters(a)   // governance_matters.go: matters, stages, implementation, ratings
+	s.registerElections(a) // governance_elections.go: elections and documents
+	s.registerFinance(a)   // disclosure.go: finance, assets, notices
 	return a, &spec{api: a}
 }
 

@@ -16,7 +16,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/shequ-platform/shequ/internal/disclosure"
 	"github.com/shequ-platform/shequ/internal/division"
+	"github.com/shequ-platform/shequ/internal/governance"
 	"github.com/shequ-platform/shequ/internal/grid"
 	"github.com/shequ-platform/shequ/internal/grid/mediation"
 	"github.com/shequ-platform/shequ/internal/platform/access"
@@ -54,6 +56,8 @@ type App struct {
 	Window          *window.Service
 	Mediation       *mediation.Service
 	Grid            *grid.Service
+	Governance      *governance.Service
+	Disclosure      *disclosure.Service
 
 	handler http.Handler
 }
@@ -120,6 +124,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Mediation = mediation.NewService(d, a.Audit, a.Access, keys, a.Divisions, packs, a.Registry)
 	a.Grid = grid.NewService(d, a.Audit, a.Access, keys, a.Divisions, packs, a.Registry, a.Calendar.Calendar,
 		filepath.Join(cfg.Data, "attachments"))
+	a.Governance = governance.NewService(d, a.Audit, a.Access, keys, a.Divisions, packs, a.Registry,
+		filepath.Join(cfg.Data, "attachments"))
+	a.Disclosure = disclosure.NewService(d, a.Audit, a.Access, a.Divisions, packs, a.Governance)
 	a.Jobs = jobs.New(d, filepath.Join(cfg.Data, "jobs"), log)
 	a.Jobs.Principal = a.Access.PrincipalOf
 	for _, k := range append(a.Registry.JobKinds(), a.Window.JobKinds()...) {

@@ -8,7 +8,9 @@ import (
 
 	"github.com/shequ-platform/shequ/internal/admin"
 	"github.com/shequ-platform/shequ/internal/api"
+	"github.com/shequ-platform/shequ/internal/disclosure"
 	"github.com/shequ-platform/shequ/internal/division"
+	"github.com/shequ-platform/shequ/internal/governance"
 	"github.com/shequ-platform/shequ/internal/grid"
 	"github.com/shequ-platform/shequ/internal/grid/mediation"
 	"github.com/shequ-platform/shequ/internal/open311"
@@ -38,6 +40,8 @@ var nav = []navEntry{
 	{"window.nav", "/window", "window.view"},
 	{"grid.nav", "/grid", "grid.view"},
 	{"mediation.nav", "/mediation", "mediation.view"},
+	{"gov.nav", "/governance", "governance.view"},
+	{"pub.nav", "/disclosure", "governance.view"},
 	{"job.nav", "/jobs", ""},
 	{"nav.users", "/admin/users", "user.view"},
 	{"nav.audit", "/admin/audit", "audit.view"},
@@ -98,6 +102,12 @@ func (a *App) routes() (http.Handler, error) {
 	if err := rd.Register(grid.Templates(), "templates/*.html", grid.Funcs()); err != nil {
 		return nil, err
 	}
+	if err := rd.Register(governance.Templates(), "templates/*.html", governance.Funcs()); err != nil {
+		return nil, err
+	}
+	if err := rd.Register(disclosure.Templates(), "templates/*.html", disclosure.Funcs()); err != nil {
+		return nil, err
+	}
 	ah := &access.HTTP{S: a.Access, R: rd, SecureCookies: a.Cfg.SecureCookies}
 
 	public := http.NewServeMux()
@@ -107,11 +117,13 @@ func (a *App) routes() (http.Handler, error) {
 	public.HandleFunc("GET /readyz", a.readyz)
 	ah.PublicRoutes(public)
 	(&window.PublicHTTP{S: a.Window, R: rd}).Routes(public)
+	(&disclosure.PublicHTTP{S: a.Disclosure, R: rd, PublicURL: a.Cfg.PublicURL, TrustProxy: a.Cfg.TrustProxy}).Routes(public)
 	(&open311.HTTP{S: a.Window, G: a.Grid, BaseURL: a.Cfg.PublicURL, TrustProxy: a.Cfg.TrustProxy, Log: a.Log}).Routes(public)
 	// the API answers anonymous callers with a JSON 401 itself, so it sits
 	// outside RequireLogin (still inside Authenticate, which resolves tokens)
 	public.Handle(api.Prefix+"/", api.New(api.Deps{Access: a.Access, Divisions: a.DivisionService, Audit: a.Audit,
-		DB: a.DB, Window: a.Window, Mediation: a.Mediation, Grid: a.Grid, Version: a.Version, Log: a.Log}))
+		DB: a.DB, Window: a.Window, Mediation: a.Mediation, Grid: a.Grid,
+		Governance: a.Governance, Disclosure: a.Disclosure, Version: a.Version, Log: a.Log}))
 
 	private := http.NewServeMux()
 	ah.Routes(private)
@@ -124,6 +136,8 @@ func (a *App) routes() (http.Handler, error) {
 	(&mediation.HTTP{S: a.Mediation, R: rd, PublicURL: a.Cfg.PublicURL, TrustProxy: a.Cfg.TrustProxy}).Routes(private)
 	(&open311.ClientsHTTP{S: a.Window, R: rd}).Routes(private)
 	(&grid.HTTP{S: a.Grid, R: rd, Jobs: a.Jobs, Map: a.Cfg.Map, PublicURL: a.Cfg.PublicURL, TrustProxy: a.Cfg.TrustProxy}).Routes(private)
+	(&governance.HTTP{S: a.Governance, R: rd, PublicURL: a.Cfg.PublicURL, TrustProxy: a.Cfg.TrustProxy}).Routes(private)
+	(&disclosure.HTTP{S: a.Disclosure, R: rd}).Routes(private)
 	(&calendar.HTTP{S: a.Calendar, R: rd}).Routes(private)
 	(&admin.HTTP{Access: a.Access, Divisions: a.DivisionService, Audit: a.Audit, Packs: a.Packs, R: rd}).Routes(private)
 	private.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { rd.Error(w, r, http.StatusNotFound, "") })

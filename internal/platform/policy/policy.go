@@ -67,6 +67,10 @@ type Pack struct {
 	// Grid holds the incident categories, chiefs, dispute types and patrol
 	// target of grid governance (grid.yaml); nil when the pack has none.
 	Grid *Grid
+	// Governance holds the bodies, procedures, election rules, documents,
+	// finance accounts and disclosure schedule of self-governance
+	// (governance.yaml); nil when the pack has none.
+	Governance *Governance
 	// Dir is where the pack was loaded from: the directory's path inside the
 	// fs.FS given to Load, or the OS path for LoadDir.
 	Dir string

@@ -34,6 +34,7 @@ var sections = []section{
 	newSection("registry.yaml", applyRegistry),
 	newSection("window.yaml", applyWindow),
 	newSection("grid.yaml", applyGrid),
+	newSection("governance.yaml", applyGovernance),
 }
 
 func newSection[T any](file string, apply func(c *checker, p *Pack, v *T)) section {

@@ -1,0 +1,5 @@
+package governance
+
+import "net/http"
+
+func (h *HTTP) electionRoutes(mux *http.ServeMux) {}
