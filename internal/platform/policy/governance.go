@@ -477,13 +477,14 @@ func applyGovernance(c *checker, p *Pack, f *governanceFile) {
 				c.errorf(path+".chair", "%q is not a post of this body", b.Chair)
 			}
 		}
-		if c.valid(path+".min_members") && c.valid(path+".max_members") {
-			switch {
-			case b.MinMembers < 0 || b.MaxMembers < 0:
-				c.errorf(path+".min_members", "member counts cannot be negative")
-			case b.MaxMembers > 0 && b.MinMembers > b.MaxMembers:
-				c.errorf(path+".min_members", "min_members %d is greater than max_members %d", b.MinMembers, b.MaxMembers)
-			}
+		minOK, maxOK := c.valid(path+".min_members"), c.valid(path+".max_members")
+		switch {
+		case minOK && b.MinMembers < 0:
+			c.errorf(path+".min_members", "member counts cannot be negative")
+		case maxOK && b.MaxMembers < 0:
+			c.errorf(path+".max_members", "member counts cannot be negative")
+		case minOK && maxOK && b.MaxMembers > 0 && b.MinMembers > b.MaxMembers:
+			c.errorf(path+".min_members", "min_members %d is greater than max_members %d", b.MinMembers, b.MaxMembers)
 		}
 		if c.valid(path+".term_years") && (b.TermYears < 0 || b.TermYears > 10) {
 			c.errorf(path+".term_years", "%d is out of range (0–10)", b.TermYears)
@@ -530,6 +531,9 @@ func applyGovernance(c *checker, p *Pack, f *governanceFile) {
 		}
 		last = pf.MinMembers
 		checkWindowSeeds(c, path, pf.Seeds)
+	}
+	if c.valid("procedures") && len(f.Procedures) == 0 {
+		c.errorf("procedures", "at least one procedure is required (the first is the one new matters follow)")
 	}
 	procs := map[string]int{}
 	for i, pr := range f.Procedures {
@@ -589,15 +593,27 @@ func applyGovernance(c *checker, p *Pack, f *governanceFile) {
 			if kinds[StageImplement] > 1 || kinds[StageEvaluate] > 1 {
 				c.errorf(path+".stages", "a procedure has at most one implement and one evaluate stage")
 			}
+			// The engine reads the last meeting stage as the one that
+			// resolves: meetings come before implementation, and the
+			// evaluation comes last.
+			seenImplement := false
+			for j, st := range pr.Stages {
+				switch {
+				case st.Kind == StageImplement:
+					seenImplement = true
+				case st.Kind == StageMeeting && seenImplement:
+					c.errorf(indexPath(path+".stages", j)+".kind", "meeting stages come before the implement stage (the last meeting resolves the matter)")
+				case st.Kind == StageEvaluate && j != len(pr.Stages)-1:
+					c.errorf(indexPath(path+".stages", j)+".kind", "the evaluate stage comes last")
+				}
+			}
 		}
 	}
-	steps := map[string]int{}
 	for i, st := range f.Implementation {
 		path := indexPath("implementation", i)
 		if c.valid(path+".key") && (i >= len(ImplementationSteps) || st.Key != ImplementationSteps[i]) {
 			c.errorf(path+".key", "the implementation steps are %s, in this order", strings.Join(ImplementationSteps, ", "))
 		}
-		steps[st.Key] = i
 		if _, ok := bodies[st.Body]; st.Body != "" && !ok {
 			c.errorf(path+".body", "%q is not a body of this file", st.Body)
 		}
@@ -614,7 +630,7 @@ func applyGovernance(c *checker, p *Pack, f *governanceFile) {
 	for i, d := range f.Documents {
 		path := indexPath("documents", i)
 		checkWindowKey(c, "documents", i, "key", d.Key, "document kind", docs)
-		if c.valid(path+".adopted_by") {
+		if c.valid(path + ".adopted_by") {
 			if _, ok := bodies[d.AdoptedBy]; !ok {
 				c.errorf(path+".adopted_by", "%q is not a body of this file", d.AdoptedBy)
 			}
@@ -713,7 +729,7 @@ func applyFinance(c *checker, f *FinanceRules) {
 	for i, cat := range f.Categories {
 		path := indexPath("finance.categories", i)
 		checkWindowKey(c, "finance.categories", i, "key", cat.Key, "category", cats)
-		if c.valid(path+".account") {
+		if c.valid(path + ".account") {
 			if _, ok := accounts[cat.Account]; !ok {
 				c.errorf(path+".account", "%q is not an account of this file", cat.Account)
 			}

@@ -230,7 +230,7 @@ func TestErrors(t *testing.T) {
 		{"layout", []string{
 			"orphan: directory has section files but no pack.yaml",
 			"p/window.yml: section files use the .yaml extension",
-			"p/windows.yaml: unknown section file (known: pack.yaml, registry.yaml, window.yaml, grid.yaml)",
+			"p/windows.yaml: unknown section file (known: pack.yaml, registry.yaml, window.yaml, grid.yaml, governance.yaml)",
 		}},
 	}
 	for _, tt := range tests {
