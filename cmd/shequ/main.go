@@ -234,6 +234,9 @@ func runDemo(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	if err := demoGovernance(ctx, a, seed); err != nil {
+		return err
+	}
 	return a.Serve(ctx, func(addr string) {
 		abs, _ := filepath.Abs(cfg.Data)
 		fmt.Printf("\nShequ demo is running: http://%s/\nData directory: %s\n\nLogins (password: %s):\n", addr, abs, password)
@@ -331,6 +334,29 @@ func demoDisputes(ctx context.Context, a *app.App, n int, seed int64) error {
 		return err
 	}
 	fmt.Printf("Demo disputes: %s.\n", st)
+	return nil
+}
+
+// demoGovernance gives every demo village with residents a year of
+// self-governance and disclosure (internal/demo/governance.go): bodies,
+// meetings, matters, an election, documents, accounts and publications.
+// Villages that already have bodies are left alone.
+func demoGovernance(ctx context.Context, a *app.App, seed int64) error {
+	var have int
+	if err := a.DB.QueryRow(ctx, "SELECT COUNT(*) FROM gov_bodies").Scan(&have); err != nil {
+		return err
+	}
+	if have > 0 {
+		return nil
+	}
+	fmt.Println("Generating a year of self-governance and disclosure in every village with residents …")
+	st, err := demo.GenerateGovernance(ctx, a.Governance, a.Disclosure, a.Registry, demo.GovernanceOptions{Seed: seed, Today: time.Now()})
+	if err != nil {
+		return err
+	}
+	if st.Villages > 0 {
+		fmt.Printf("Demo self-governance: %s.\n", st)
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/shequ-platform/shequ/internal/admin"
@@ -155,7 +156,8 @@ func (a *App) routes() (http.Handler, error) {
 		web.RealIP(trustedProxies(a.Cfg.TrustProxy)),
 		web.RequestLog(a.Log),
 		web.SecurityHeaders,
-		web.MaxBody(a.Cfg.MaxBody, append([]web.Upload{registry.Upload, grid.ReportUpload, grid.ActionUpload}, api.IncidentUploads...)...),
+		web.MaxBody(a.Cfg.MaxBody, slices.Concat([]web.Upload{registry.Upload, grid.ReportUpload, grid.ActionUpload, governance.MatterUpload},
+			api.IncidentUploads, api.MatterUploads)...),
 		web.Gzip,
 	)
 	return h, nil

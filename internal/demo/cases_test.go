@@ -30,6 +30,13 @@ var casesToday = time.Date(2026, 6, 15, 15, 30, 0, 0, china)
 // imported as `shequ demo --residents` does, and the window service.
 func caseWorld(t *testing.T, d *db.DB, residents int) (*window.Service, *access.Service) {
 	t.Helper()
+	return caseWorldIn(t, d, residents, 0)
+}
+
+// caseWorldIn is caseWorld with the residents in the first n villages only
+// (0: all).
+func caseWorldIn(t *testing.T, d *db.DB, residents, n int) (*window.Service, *access.Service) {
+	t.Helper()
 	ctx := audit.WithActor(context.Background(), audit.Actor{Name: "test", Client: "cli"})
 	al := &audit.Log{DB: d}
 	acc := access.New(d, al, access.Config{})
@@ -50,6 +57,9 @@ func caseWorld(t *testing.T, d *db.DB, residents int) (*window.Service, *access.
 		villages, err := DemoVillages(ctx, divs.Store, County)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if n > 0 {
+			villages = villages[:n]
 		}
 		path := filepath.Join(t.TempDir(), "residents.csv")
 		f, err := os.Create(path)
