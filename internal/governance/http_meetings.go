@@ -286,6 +286,11 @@ type meetingData struct {
 	Choices     []string
 	Statuses    []string
 	CalendarURL string
+	// Awaiting are the open matters waiting for this body's vote at their
+	// current stage; OtherOpen the village's other open matters (offered
+	// too: putting one on the agenda is refused with the procedure's
+	// reason, so the clerk sees why).
+	Awaiting, OtherOpen []Matter
 	// the form that failed and its values
 	Form   string
 	V      map[string]string
@@ -395,7 +400,32 @@ func (h *HTTP) meetingData(r *http.Request, p *access.Principal, id int64) (*mee
 	decided := slices.ContainsFunc(m.Agenda, AgendaItem.Decided)
 	d.CanAttend = d.CanManage && m.State != MeetingCancelled && !decided && m.Day <= h.S.Today()
 	d.CanVote = d.CanManage && m.State == MeetingHeld && !d.NoQuorum
+	if d.CanManage && m.State != MeetingCancelled {
+		if err := h.agendaMatters(r, p, d); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
+}
+
+// agendaMatters fills the matter choices of the add-item form.
+func (h *HTTP) agendaMatters(r *http.Request, p *access.Principal, d *meetingData) error {
+	ctx := r.Context()
+	awaiting, err := h.S.MattersAwaiting(ctx, p, d.M.Division, d.M.BodyKind)
+	if err != nil {
+		return err
+	}
+	d.Awaiting = awaiting
+	open, err := h.S.Matters(ctx, p, MatterFilter{Unit: d.M.Division, Status: MatterOpen, Limit: 100})
+	if err != nil {
+		return err
+	}
+	for _, m := range open.Matters {
+		if !slices.ContainsFunc(awaiting, func(a Matter) bool { return a.ID == m.ID }) {
+			d.OtherOpen = append(d.OtherOpen, m)
+		}
+	}
+	return nil
 }
 
 func (h *HTTP) meetingPage(w http.ResponseWriter, r *http.Request) {
