@@ -145,6 +145,7 @@ type govGen struct {
 	st       *GovernanceStats
 	nMatters int
 
+	titles  []int // the order this village takes demoMatters in
 	adults  []registry.Resident
 	bodies  map[string]governance.Body // by kind
 	matters []*demoMatter
@@ -175,6 +176,7 @@ func (g *govGen) run(ctx context.Context) error {
 		return err
 	}
 	g.st.Villages++
+	g.titles = g.r.Perm(len(demoMatters))
 	g.at(start)
 	if err := g.makeBodies(ctx, start); err != nil {
 		return err
@@ -185,13 +187,25 @@ func (g *govGen) run(ctx context.Context) error {
 	// Matters are proposed over the year, one in five to be voted down;
 	// the late ones are still on their way on today.
 	for i := 0; i < g.nMatters; i++ {
-		dm := &demoMatter{proposed: calendar.AddDays(start, 10+i*345/g.nMatters+g.r.IntN(10)), reject: i%5 == 2}
+		day := calendar.AddDays(start, 10+i*300/g.nMatters+g.r.IntN(10))
+		switch g.nMatters - i { // the last three: at the first stages and being implemented on today
+		case 1:
+			day = calendar.AddDays(g.today, -6)
+		case 2:
+			day = calendar.AddDays(g.today, -30)
+		case 3:
+			day = calendar.AddDays(g.today, -100)
+		}
+		dm := &demoMatter{proposed: day, reject: i%5 == 2}
 		g.matters = append(g.matters, dm)
 	}
 	// The year, day by day: proposals, meetings by each body's cadence,
 	// implementation, the election, the documents, the statements.
 	election := calendar.AddDays(start, 75)
 	docs := calendar.AddDays(start, 40)
+	for calendar.Weekday(docs) >= 5 {
+		docs = calendar.AddDays(docs, 1)
+	}
 	for day := start; day <= g.today; day = calendar.AddDays(day, 1) {
 		g.at(day)
 		for _, dm := range g.matters {
@@ -218,6 +232,22 @@ func (g *govGen) run(ctx context.Context) error {
 			if err := g.publish(ctx, day); err != nil {
 				return err
 			}
+		}
+	}
+	// The next meeting of each body is on the calendar.
+	g.at(g.today)
+	for i, k := range g.rules.Bodies {
+		b, ok := g.bodies[k.Key]
+		if !ok || cadence(k) == 0 {
+			continue
+		}
+		day := calendar.AddDays(g.today, 3+i*4)
+		for calendar.Weekday(day) >= 5 {
+			day = calendar.AddDays(day, 1)
+		}
+		if _, err := g.gov.Schedule(ctx, g.p, governance.MeetingInput{BodyID: b.ID, Day: fmtDay(day), Start: "19:30", Length: 90,
+			Place: "村委会会议室"}); err != nil {
+			return err
 		}
 	}
 	for _, dm := range g.matters {
@@ -381,10 +411,14 @@ func (g *govGen) meeting(ctx context.Context, k policy.BodyKind, b governance.Bo
 	}
 	var att []governance.AttendanceInput
 	present := 0
+	// About one in ten stays away, never so many that the quorum fails
+	// (the demo's meetings all resolve; the tests cover the rest).
+	absent, canMiss := 0, len(members)-k.Quorum.Need(len(members))-1
 	for _, mem := range members {
 		status := "present"
-		if g.r.IntN(10) == 0 && len(members) > 5 {
+		if g.r.IntN(10) == 0 && absent < canMiss {
 			status = "absent"
+			absent++
 		} else {
 			present++
 		}
@@ -480,7 +514,7 @@ func (g *govGen) propose(ctx context.Context, dm *demoMatter, day int) error {
 	if !ok || len(pr.Stages) == 0 {
 		return nil
 	}
-	x := demoMatters[g.r.IntN(len(demoMatters))]
+	x := demoMatters[g.titles[len(g.proposedTitles())%len(g.titles)]]
 	in := governance.MatterInput{Village: g.village, Title: x.title, Budget: strconv.Itoa(x.budget),
 		Description: "村民反映" + x.title + "的需求较为迫切，建议列入本年度议事事项。"}
 	st := pr.Stages[0]
@@ -499,6 +533,17 @@ func (g *govGen) propose(ctx context.Context, dm *demoMatter, day int) error {
 	dm.m = m
 	g.st.Matters++
 	return nil
+}
+
+// proposedTitles are the matters proposed so far.
+func (g *govGen) proposedTitles() []string {
+	var out []string
+	for _, dm := range g.matters {
+		if dm.m.ID != 0 {
+			out = append(out, dm.m.Title)
+		}
+	}
+	return out
 }
 
 // implementOn takes the implementation steps due on day.

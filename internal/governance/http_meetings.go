@@ -260,6 +260,9 @@ type itemView struct {
 	AgendaItem
 	Figures string // 赞成 12 · 反对 3 · 弃权 2；通过需赞成 ≥ 11（出席 20 人）
 	Votes   []Vote
+	// the matter the item decides: its number (the matter page's address)
+	// and the label of the stage the item decides
+	MatterNumber, StageLabel string
 	// the roll-call form: those who may vote (present in person or by proxy)
 }
 
@@ -352,6 +355,16 @@ func (h *HTTP) meetingData(r *http.Request, p *access.Principal, id int64) (*mee
 	}
 	for _, a := range m.Agenda {
 		iv := itemView{AgendaItem: a}
+		if a.MatterID != 0 {
+			if mt, err := h.S.Matter(ctx, p, a.MatterID); err == nil {
+				iv.MatterNumber, iv.StageLabel = mt.Number, a.Stage
+				if pr, ok := h.S.Rules(mt.Division).Procedure(mt.Procedure); ok {
+					if st, _, ok := pr.Stage(a.Stage); ok {
+						iv.StageLabel = st.Label.Get(d.Locale)
+					}
+				}
+			}
+		}
 		if o, ok := h.S.Outcome(m, a); ok {
 			iv.Figures = figures(d.Locale, a, o, kind.Majority.Of == policy.OfMembers)
 		}
