@@ -151,7 +151,7 @@ func (s *server) toElection(e governance.Election) Election {
 // input is 422 with the first field and code (the message lists every
 // problem with its argument: a name, a bound); an operation the election's
 // state does not allow 409 with the state's code (no_roll, roll_frozen,
-// counted, not_yet, no_tie, no_rules, no_voting); 403 and 404 as
+// counted, not_yet, no_tie, no_rules, no_voting, turnout); 403 and 404 as
 // everywhere. proxyLimit is the pack's limit, named in proxy_limit's
 // message.
 func electionError(err error, proxyLimit int) error {

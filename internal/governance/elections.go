@@ -259,6 +259,14 @@ type ElectionResult struct {
 // candidates a re-vote chose: each ranks before the candidates level with
 // it who were not chosen.
 func Elect(cands []Candidate, seats int, reserved []policy.ReservedSeat, chosen map[int64]bool) ElectionResult {
+	return ElectWith(cands, seats, reserved, chosen, 1)
+}
+
+// ElectWith is Elect where a candidate needs at least minVotes votes to be
+// elected (the Organic Law, art. 15: more than half of those who voted);
+// seats nobody reaches it for stay vacant, for a further election.
+func ElectWith(cands []Candidate, seats int, reserved []policy.ReservedSeat, chosen map[int64]bool, minVotes int) ElectionResult {
+	minVotes = max(minVotes, 1)
 	res := ElectionResult{Elected: map[int64]bool{}}
 	general := seats
 	for _, r := range reserved {
@@ -277,7 +285,7 @@ func Elect(cands []Candidate, seats int, reserved []policy.ReservedSeat, chosen 
 		}
 		var pool []Candidate
 		for _, c := range cands {
-			if c.Votes > 0 && !res.Elected[c.ID] && (g.Reserved == "" || c.Reserved == g.Reserved) {
+			if c.Votes >= minVotes && !res.Elected[c.ID] && (g.Reserved == "" || c.Reserved == g.Reserved) {
 				pool = append(pool, c)
 			}
 		}
@@ -398,6 +406,7 @@ const (
 	ElectionErrNoTie    = "no_tie"      // a re-vote without a tie
 	ElectionErrNoRules  = "no_rules"    // the village's pack has no election rules
 	ElectionErrNoVoting = "no_voting"   // nobody has voted: nothing to count
+	ElectionErrTurnout  = "turnout"     // too few of the roll voted: the election is void (rules.Valid)
 )
 
 // electionRules are the election rules of the pack bound to code.
@@ -1135,12 +1144,13 @@ func (s *Service) Count(ctx context.Context, p *access.Principal, id int64, in C
 		for i := range cands {
 			cands[i].Votes = in.Votes[cands[i].ID]
 		}
-		rules, _ := s.electionRules(e.Division)
-		var reserved []policy.ReservedSeat
-		if rules != nil {
-			reserved = rules.Reserved
+		// The Organic Law (art. 15): without more than half of the roll
+		// voting the election is void; voting goes on (a mobile ballot
+		// box) or is held again.
+		if rules, _ := s.electionRules(e.Division); rules != nil && rules.Valid != nil && !rules.Valid.Met(e.Voted, e.Voters) {
+			return &ElectionError{ElectionErrTurnout}
 		}
-		res = Elect(cands, e.Seats, reserved, nil)
+		res = s.elect(e, cands, nil)
 		changes := []audit.Change{{Field: "action", After: "count"}, {Field: "ballots", Before: before.Ballots, After: e.Ballots},
 			{Field: "invalid", Before: before.Invalid, After: e.Invalid}}
 		for _, c := range cands {
@@ -1279,18 +1289,13 @@ func (s *Service) ResolveTie(ctx context.Context, p *access.Principal, id int64,
 		if err != nil {
 			return err
 		}
-		rules, _ := s.electionRules(e.Division)
-		var reserved []policy.ReservedSeat
-		if rules != nil {
-			reserved = rules.Reserved
-		}
 		chosen := map[int64]bool{}
 		for _, c := range cands {
 			if c.Elected {
 				chosen[c.ID] = true
 			}
 		}
-		now := Elect(cands, e.Seats, reserved, chosen)
+		now := s.elect(e, cands, chosen)
 		if now.Tie == nil {
 			return &ElectionError{ElectionErrNoTie}
 		}
@@ -1323,7 +1328,7 @@ func (s *Service) ResolveTie(ctx context.Context, p *access.Principal, id int64,
 				names = append(names, c.Name)
 			}
 		}
-		res = Elect(cands, e.Seats, reserved, chosen)
+		res = s.elect(e, cands, chosen)
 		changes := []audit.Change{{Field: "action", After: "revote"}, {Field: "winners", After: strings.Join(names, "、")},
 			{Field: "note", After: note}}
 		return s.settle(ctx, &e, cands, res, changes)
@@ -1334,22 +1339,33 @@ func (s *Service) ResolveTie(ctx context.Context, p *access.Principal, id int64,
 	return res, nil
 }
 
+// elect decides e's seats from cands under the village's election rules:
+// its reserved seats, and the votes a candidate needs (Win, a share of
+// those who voted).
+func (s *Service) elect(e Election, cands []Candidate, chosen map[int64]bool) ElectionResult {
+	rules, _ := s.electionRules(e.Division)
+	var reserved []policy.ReservedSeat
+	minVotes := 1
+	if rules != nil {
+		reserved = rules.Reserved
+		if rules.Win != nil {
+			minVotes = rules.Win.Need(e.Voted)
+		}
+	}
+	return ElectWith(cands, e.Seats, reserved, chosen, minVotes)
+}
+
 // Result decides e's seats again from its stored votes (the re-votes'
 // choices are its elected marks): what a pending election's page shows as
 // its tie. e must have its candidates loaded.
 func (s *Service) Result(e Election) ElectionResult {
-	rules, _ := s.electionRules(e.Division)
-	var reserved []policy.ReservedSeat
-	if rules != nil {
-		reserved = rules.Reserved
-	}
 	chosen := map[int64]bool{}
 	for _, c := range e.Candidates {
 		if c.Elected {
 			chosen[c.ID] = true
 		}
 	}
-	return Elect(e.Candidates, e.Seats, reserved, chosen)
+	return s.elect(e, e.Candidates, chosen)
 }
 
 // RevoteNotes returns the notes of an election's re-votes, oldest first

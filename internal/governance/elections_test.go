@@ -1,6 +1,7 @@
 package governance_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -769,4 +770,67 @@ func TestElectionPages(t *testing.T) {
 	if r := w.post(f.viewer, base+"/act", url.Values{"kind": {"roll"}}); r.Code != http.StatusForbidden {
 		t.Errorf("the viewer builds the roll: %d", r.Code)
 	}
+}
+
+// The Organic Law's art. 15 as the shipped packs put it (elections.valid
+// and .win): the election is void unless more than half of the roll voted,
+// and a candidate needs more than half of those who voted.
+func TestElectionLawThresholds(t *testing.T) {
+	// pure: a candidate short of minVotes leaves the seat vacant
+	c := []gov.Candidate{{ID: 1, Votes: 20}, {ID: 2, Votes: 16}, {ID: 3, Votes: 15}}
+	r := gov.ElectWith(c, 3, nil, nil, 16)
+	if !r.Elected[1] || !r.Elected[2] || r.Elected[3] || r.Groups[0].Vacant != 1 {
+		t.Fatalf("ElectWith minVotes 16: %+v", r)
+	}
+	if r := gov.Elect(c, 3, nil, nil); !r.Elected[3] {
+		t.Fatalf("Elect without a threshold: %+v", r)
+	}
+	law := strings.Replace(testGovernance, "elections:\n", "elections:\n  valid: {share: 1/2, over: true}\n  win: {share: 1/2, over: true}\n", 1)
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixtureWith(t, d, law)
+		e := f.election(f.villageStaffA, electionDay, 3)
+		f.roll(f.villageStaffA, e.ID)
+		cs := map[string]gov.Candidate{}
+		for _, n := range []string{"陈建国", "周秀英", "吴志强", "郑丽华"} {
+			cs[n] = f.candidate(f.villageStaffA, e.ID, n, "")
+		}
+		f.on(20261015)
+		page, err := f.svc.Voters(f.ctx, f.admin, e.ID, gov.VoterFilter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		half := len(page.Voters) / 2 // not more than half: void
+		for _, v := range page.Voters[:half] {
+			if _, err := f.svc.MarkVoted(f.ctx, f.villageStaffA, e.ID, v.ResidentID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in := gov.CountInput{Ballots: half, Votes: votes(cs, map[string]int{"陈建国": half, "周秀英": half, "吴志强": 1, "郑丽华": 0})}
+		_, err = f.svc.Count(f.ctx, f.villageStaffA, e.ID, in)
+		var ee *gov.ElectionError
+		if !errors.As(err, &ee) || ee.Code != gov.ElectionErrTurnout {
+			t.Fatalf("count with %d of %d voted: %v", half, len(page.Voters), err)
+		}
+		// one more voter makes it valid; 吴志强 has fewer than half of those who voted
+		if _, err := f.svc.MarkVoted(f.ctx, f.villageStaffA, e.ID, page.Voters[half].ResidentID); err != nil {
+			t.Fatal(err)
+		}
+		voted := half + 1
+		need := voted/2 + 1
+		in = gov.CountInput{Ballots: voted, Votes: votes(cs, map[string]int{"陈建国": voted, "周秀英": need, "吴志强": need - 1, "郑丽华": 0})}
+		res, err := f.svc.Count(f.ctx, f.villageStaffA, e.ID, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Elected[cs["陈建国"].ID] || !res.Elected[cs["周秀英"].ID] || res.Elected[cs["吴志强"].ID] {
+			t.Fatalf("elected %v (need %d of %d)", res.Elected, need, voted)
+		}
+		vacant := 0
+		for _, g := range res.Groups {
+			vacant += g.Vacant
+		}
+		if vacant != 1 {
+			t.Fatalf("vacant %d, want 1: %+v", vacant, res.Groups)
+		}
+	})
 }

@@ -270,6 +270,12 @@ type ElectionRules struct {
 	TurnoutTarget float64 `yaml:"turnout_target" json:"turnout_target,omitempty"`
 	// WomenSeats is the number of seats at least that should go to women.
 	WomenSeats int `yaml:"women_seats" json:"women_seats,omitempty"`
+	// Valid is the share of the roll that must vote for the election to
+	// be valid, and Win the share of those who voted a candidate needs to
+	// be elected (the Organic Law, art. 15: more than half each); nil for
+	// no such rule.
+	Valid *Threshold `yaml:"valid" json:"valid,omitempty"`
+	Win   *Threshold `yaml:"win" json:"win,omitempty"`
 	// Reserved are seats reserved for a residency (DG-3: non-registered).
 	Reserved []ReservedSeat `yaml:"reserved" json:"reserved,omitempty"`
 	Seeds    []string       `yaml:"seeds" json:"seeds,omitempty"`
@@ -705,6 +711,12 @@ func applyElections(c *checker, e *ElectionRules) {
 	}
 	if c.valid("elections.women_seats") && (e.WomenSeats < 0 || e.WomenSeats > 50) {
 		c.errorf("elections.women_seats", "%d is out of range (0–50)", e.WomenSeats)
+	}
+	if e.Valid != nil {
+		checkThreshold(c, "elections.valid", *e.Valid, false)
+	}
+	if e.Win != nil {
+		checkThreshold(c, "elections.win", *e.Win, false)
 	}
 	seen := map[string]int{}
 	for i, r := range e.Reserved {
