@@ -34,6 +34,7 @@ tmp=$(mktemp)
   echo; echo "## Service window: dashboard"; echo; bash scripts/bench-window-dashboard.sh
   echo; bash scripts/bench-grid-incidents.sh # prints its own "## Grid: incident desk and map"
   echo; bash scripts/bench-grid-report.sh # prints its own "## Grid: incident reports"
+  echo; bash scripts/bench-portal.sh # prints its own "## Public portal"
 } > "$tmp"
 mv "$tmp" "$out"
 echo "wrote $out"

@@ -339,7 +339,7 @@ func (s *Service) SetStepPublic(ctx context.Context, p *access.Principal, number
 		if steps[i].Public == public {
 			return nil
 		}
-		if _, err := s.matters().setStepPublic(ctx, m.ID, stepID, public); err != nil {
+		if _, err := s.matters().setStepPublic(ctx, m.ID, stepID, public, s.now().UnixMilli()); err != nil {
 			return err
 		}
 		return s.Audit.Write(ctx, audit.Entry{Action: audit.Update, Entity: "matter", EntityID: strconv.FormatInt(m.ID, 10),

@@ -132,13 +132,20 @@ func (st matterStore) insertStep(ctx context.Context, s *Step) error {
 	return err
 }
 
-func (st matterStore) setStepPublic(ctx context.Context, matterID, stepID int64, public bool) (bool, error) {
+// setStepPublic shows or hides a step on the portal. It touches the
+// matter's updated_at too: what the portal shows of the matter changed (the
+// portal's caches key on it).
+func (st matterStore) setStepPublic(ctx context.Context, matterID, stepID int64, public bool, now int64) (bool, error) {
 	res, err := st.db.Exec(ctx, `UPDATE gov_matter_steps SET public = ? WHERE id = ? AND matter_id = ?`, matterBool(public), stepID, matterID)
 	if err != nil {
 		return false, err
 	}
 	n, err := res.RowsAffected()
-	return n > 0, err
+	if err != nil || n == 0 {
+		return false, err
+	}
+	_, err = st.db.Exec(ctx, `UPDATE gov_matters SET updated_at = ? WHERE id = ?`, now, matterID)
+	return err == nil, err
 }
 
 // steps returns a matter's history, oldest first, with the meeting each
