@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -15,7 +14,6 @@ import (
 	"github.com/shequ-platform/shequ/internal/division"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/calendar"
-	"github.com/shequ-platform/shequ/internal/platform/db"
 	"github.com/shequ-platform/shequ/internal/platform/field"
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
 	"github.com/shequ-platform/shequ/internal/platform/ids"
@@ -179,29 +177,6 @@ func (f *govForm) addErr(locale string, g *policy.Governance, err error) bool {
 
 // E is the message at a field.
 func (f govForm) E(name string) string { return f.At[name] }
-
-// viewerOf returns the signed-in principal holding governance.view
-// somewhere, or answers 404.
-func (h *HTTP) viewerOf(w http.ResponseWriter, r *http.Request) (*access.Principal, bool) {
-	p := access.From(r.Context())
-	if p == nil || !p.Can(PermView) {
-		h.R.Error(w, r, http.StatusNotFound, "")
-		return nil, false
-	}
-	return p, true
-}
-
-func (h *HTTP) govFail(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, db.ErrNotFound):
-		h.R.Error(w, r, http.StatusNotFound, "")
-	case errors.Is(err, ErrForbidden):
-		h.R.Error(w, r, http.StatusForbidden, "")
-	default:
-		slog.ErrorContext(r.Context(), "governance: request failed", "path", r.URL.Path, "err", err)
-		h.R.Error(w, r, http.StatusInternalServerError, "")
-	}
-}
 
 // pathID reads a numeric path value.
 func pathID(r *http.Request, name string) (int64, bool) {
@@ -780,45 +755,16 @@ func (h *HTTP) bodyData(r *http.Request, p *access.Principal, id int64) (*bodyDa
 }
 
 func (h *HTTP) bodyPage(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.viewerOf(w, r)
-	if !ok {
-		return
+	if _, d, ok := record(h, w, r, false, h.bodyData); ok {
+		h.R.Page(w, r, http.StatusOK, "gov_body.html", d)
 	}
-	id, ok := pathID(r, "id")
-	if !ok {
-		h.R.Error(w, r, http.StatusNotFound, "")
-		return
-	}
-	d, err := h.bodyData(r, p, id)
-	if err != nil {
-		h.govFail(w, r, err)
-		return
-	}
-	h.R.Page(w, r, http.StatusOK, "gov_body.html", d)
 }
 
 // bodyForm reads the body of a POST to one of its forms; false when it
 // answered.
 func (h *HTTP) bodyForm(w http.ResponseWriter, r *http.Request) (*access.Principal, *bodyData, url.Values, bool) {
-	p, ok := h.viewerOf(w, r)
-	if !ok {
-		return nil, nil, nil, false
-	}
-	id, ok := pathID(r, "id")
-	if !ok {
-		h.R.Error(w, r, http.StatusNotFound, "")
-		return nil, nil, nil, false
-	}
-	if err := r.ParseForm(); err != nil {
-		h.R.Error(w, r, http.StatusBadRequest, "")
-		return nil, nil, nil, false
-	}
-	d, err := h.bodyData(r, p, id)
-	if err != nil {
-		h.govFail(w, r, err)
-		return nil, nil, nil, false
-	}
-	return p, d, r.PostForm, true
+	p, d, ok := record(h, w, r, true, h.bodyData)
+	return p, d, r.PostForm, ok
 }
 
 // bodyDone answers a body form: a redirect on success, the page with the

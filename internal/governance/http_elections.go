@@ -1,10 +1,8 @@
 package governance
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,7 +12,6 @@ import (
 	"github.com/shequ-platform/shequ/internal/division"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/calendar"
-	"github.com/shequ-platform/shequ/internal/platform/db"
 	"github.com/shequ-platform/shequ/internal/platform/field"
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
 	"github.com/shequ-platform/shequ/internal/platform/policy"
@@ -53,58 +50,6 @@ var elActions = []string{elActRoll, elActCandidate, elActCandidateRemove, elActP
 
 // elRollPage is the roll's page size.
 const elRollPage = 50
-
-// elViewer returns the signed-in principal holding governance.view
-// somewhere, or answers 404.
-func (h *HTTP) elViewer(w http.ResponseWriter, r *http.Request) (*access.Principal, bool) {
-	p := access.From(r.Context())
-	if p == nil || !p.Can(PermView) {
-		h.R.Error(w, r, http.StatusNotFound, "")
-		return nil, false
-	}
-	return p, true
-}
-
-func (h *HTTP) elFail(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, db.ErrNotFound):
-		h.R.Error(w, r, http.StatusNotFound, "")
-	case errors.Is(err, ErrForbidden):
-		h.R.Error(w, r, http.StatusForbidden, "")
-	default:
-		slog.ErrorContext(r.Context(), "governance: election request failed", "path", r.URL.Path, "err", err)
-		h.R.Error(w, r, http.StatusInternalServerError, "")
-	}
-}
-
-// elUnitName is a unit's name, for pages.
-func (h *HTTP) elUnitName(ctx context.Context, code int64) string {
-	d, err := h.S.Divisions.Get(ctx, code)
-	if err != nil {
-		return strconv.FormatInt(code, 10)
-	}
-	return d.Name
-}
-
-// elVillages lists the villages where p holds perm, at most limit.
-func (h *HTTP) elVillages(ctx context.Context, p *access.Principal, perm string, limit int) ([]division.Division, error) {
-	var out []division.Division
-	for _, rg := range p.Ranges(perm) {
-		ds, err := h.S.Divisions.InRange(ctx, rg.Lo, rg.Hi, 5, 5)
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range ds {
-			if !d.Retired {
-				out = append(out, d)
-			}
-			if len(out) >= limit {
-				return out, nil
-			}
-		}
-	}
-	return out, nil
-}
 
 // elBodyLabel names a body kind of the pack at code.
 func (h *HTTP) elBodyLabel(code int64, key, locale string) string {
@@ -183,7 +128,7 @@ type elRow struct {
 }
 
 func (h *HTTP) electionList(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.elViewer(w, r)
+	p, ok := h.viewerOf(w, r)
 	if !ok {
 		return
 	}
@@ -191,8 +136,8 @@ func (h *HTTP) electionList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := elListData{Locale: i18n.Negotiate(r), States: ElectionStates, CanCreate: p.Can(PermElection)}
 	var err error
-	if d.Villages, err = h.elVillages(ctx, p, PermView, 500); err != nil {
-		h.elFail(w, r, err)
+	if d.Villages, err = h.villages(ctx, p, PermView, 500); err != nil {
+		h.govFail(w, r, err)
 		return
 	}
 	if u, err := strconv.ParseInt(q.Get("unit"), 10, 64); err == nil && u > 0 {
@@ -205,14 +150,14 @@ func (h *HTTP) electionList(w http.ResponseWriter, r *http.Request) {
 	d.Page = max(d.Page, 1)
 	list, more, err := h.S.Elections(ctx, p, ElectionFilter{Unit: d.Unit, State: d.State, Offset: (d.Page - 1) * elRollPage, Limit: elRollPage})
 	if err != nil {
-		h.elFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	names := map[int64]string{}
 	for _, e := range list {
 		n, ok := names[e.Division]
 		if !ok {
-			n = h.elUnitName(ctx, e.Division)
+			n = h.unitName(ctx, e.Division)
 			names[e.Division] = n
 		}
 		row := elRow{Election: e, VillageName: n, BodyLabel: h.elBodyLabel(e.Division, e.BodyKind, d.Locale), Turnout: "—"}
@@ -296,7 +241,7 @@ func (h *HTTP) elNewBase(r *http.Request, p *access.Principal) (*elNewData, erro
 	d := &elNewData{Locale: i18n.Negotiate(r), V: map[string]string{}, Errors: newElFormErrors(),
 		Today: calendar.FormatDay(h.S.Today())}
 	var err error
-	if d.Villages, err = h.elVillages(r.Context(), p, PermElection, 500); err != nil {
+	if d.Villages, err = h.villages(r.Context(), p, PermElection, 500); err != nil {
 		return nil, err
 	}
 	d.Kinds = h.elBodyKinds(d.Villages, d.Locale)
@@ -304,7 +249,7 @@ func (h *HTTP) elNewBase(r *http.Request, p *access.Principal) (*elNewData, erro
 }
 
 func (h *HTTP) electionNewForm(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.elViewer(w, r)
+	p, ok := h.viewerOf(w, r)
 	if !ok {
 		return
 	}
@@ -314,7 +259,7 @@ func (h *HTTP) electionNewForm(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := h.elNewBase(r, p)
 	if err != nil {
-		h.elFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	d.V["village"] = r.URL.Query().Get("village")
@@ -325,7 +270,7 @@ func (h *HTTP) electionNewForm(w http.ResponseWriter, r *http.Request) {
 var elNewFields = []string{"village", "body_kind", "title", "day", "seats"}
 
 func (h *HTTP) electionCreate(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.elViewer(w, r)
+	p, ok := h.viewerOf(w, r)
 	if !ok {
 		return
 	}
@@ -354,13 +299,13 @@ func (h *HTTP) electionCreate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !errors.As(err, &es) {
-			h.elFail(w, r, err)
+			h.govFail(w, r, err)
 			return
 		}
 	}
 	d, err := h.elNewBase(r, p)
 	if err != nil {
-		h.elFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	for _, k := range elNewFields {
@@ -544,7 +489,7 @@ func (d *elPageData) ReservedSeats() int {
 
 // elLoad reads the election of the path.
 func (h *HTTP) elLoad(w http.ResponseWriter, r *http.Request) (*access.Principal, Election, bool) {
-	p, ok := h.elViewer(w, r)
+	p, ok := h.viewerOf(w, r)
 	if !ok {
 		return nil, Election{}, false
 	}
@@ -555,7 +500,7 @@ func (h *HTTP) elLoad(w http.ResponseWriter, r *http.Request) (*access.Principal
 	}
 	e, err := h.S.GetElection(r.Context(), p, id)
 	if err != nil {
-		h.elFail(w, r, err)
+		h.govFail(w, r, err)
 		return nil, Election{}, false
 	}
 	return p, e, true
@@ -584,7 +529,7 @@ func (h *HTTP) elData(r *http.Request, p *access.Principal, e Election, rollQ ur
 	ctx := r.Context()
 	d := &elPageData{E: e, Locale: i18n.Negotiate(r), Today: h.S.Today(), CanRun: p.CanAt(PermElection, e.Division),
 		Rules: h.S.ElectionRules(e.Division), Errors: newElFormErrors(), V: map[string]string{}}
-	d.VillageName = h.elUnitName(ctx, e.Division)
+	d.VillageName = h.unitName(ctx, e.Division)
 	d.BodyLabel = h.elBodyLabel(e.Division, e.BodyKind, d.Locale)
 	d.Q = strings.TrimSpace(rollQ.Get("q"))
 	if v := rollQ.Get("view"); slices.Contains(elRollViews, v) {
@@ -686,7 +631,7 @@ func (h *HTTP) electionPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := h.elData(r, p, e, r.URL.Query())
 	if err != nil {
-		h.elFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	h.R.Page(w, r, http.StatusOK, "gov_election.html", d)
@@ -778,19 +723,19 @@ func (h *HTTP) electionAct(w http.ResponseWriter, r *http.Request) {
 	var es field.Errors
 	var ee *ElectionError
 	if !errors.As(err, &es) && !errors.As(err, &ee) {
-		h.elFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	e, gerr := h.S.GetElection(ctx, p, e.ID) // as it is now
 	if gerr != nil {
-		h.elFail(w, r, gerr)
+		h.govFail(w, r, gerr)
 		return
 	}
 	status := http.StatusUnprocessableEntity
 	if f.Get("from") == "proxy" && kind == elActProxy {
 		pd, perr := h.elProxyData(r, p, e, num("truster"), f.Get("q"))
 		if perr != nil {
-			h.elFail(w, r, perr)
+			h.govFail(w, r, perr)
 			return
 		}
 		pd.Errors.add(pd.Locale, es, pd.label, func(x *field.Error) string { return elErrorText(pd.Locale, x, pd.Rules) })
@@ -803,7 +748,7 @@ func (h *HTTP) electionAct(w http.ResponseWriter, r *http.Request) {
 	}
 	d, derr := h.elData(r, p, e, back)
 	if derr != nil {
-		h.elFail(w, r, derr)
+		h.govFail(w, r, derr)
 		return
 	}
 	d.Form = kind
@@ -888,7 +833,7 @@ func (h *HTTP) elProxyData(r *http.Request, p *access.Principal, e Election, tru
 	if d.Rules != nil {
 		d.Limit = d.Rules.ProxyLimit
 	}
-	d.VillageName = h.elUnitName(ctx, e.Division)
+	d.VillageName = h.unitName(ctx, e.Division)
 	tr, err := h.S.elst().voter(ctx, e.ID, truster)
 	if err != nil {
 		return nil, err
@@ -920,7 +865,7 @@ func (h *HTTP) electionProxyPage(w http.ResponseWriter, r *http.Request) {
 	truster, _ := strconv.ParseInt(r.URL.Query().Get("truster"), 10, 64)
 	d, err := h.elProxyData(r, p, e, truster, r.URL.Query().Get("q"))
 	if err != nil {
-		h.elFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	h.R.Page(w, r, http.StatusOK, "gov_election_proxy.html", d)

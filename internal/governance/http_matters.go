@@ -1,10 +1,8 @@
 package governance
 
 import (
-	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -15,7 +13,6 @@ import (
 	"github.com/shequ-platform/shequ/internal/division"
 	"github.com/shequ-platform/shequ/internal/platform/access"
 	"github.com/shequ-platform/shequ/internal/platform/calendar"
-	"github.com/shequ-platform/shequ/internal/platform/db"
 	"github.com/shequ-platform/shequ/internal/platform/field"
 	"github.com/shequ-platform/shequ/internal/platform/i18n"
 	"github.com/shequ-platform/shequ/internal/platform/policy"
@@ -43,58 +40,6 @@ func (h *HTTP) matterRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /governance/matters/{number}/steps/{step}/public", h.matterStepPublic)
 	mux.HandleFunc("GET /governance/matters/{number}/photos/{photo}", h.matterPhoto)
 	mux.HandleFunc("GET /governance/goals", h.goalsPage)
-}
-
-// matterViewer returns the signed-in principal holding governance.view
-// somewhere, or answers 404.
-func (h *HTTP) matterViewer(w http.ResponseWriter, r *http.Request) (*access.Principal, bool) {
-	p := access.From(r.Context())
-	if p == nil || !p.Can(PermView) {
-		h.R.Error(w, r, http.StatusNotFound, "")
-		return nil, false
-	}
-	return p, true
-}
-
-func (h *HTTP) matterFail(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, db.ErrNotFound):
-		h.R.Error(w, r, http.StatusNotFound, "")
-	case errors.Is(err, ErrForbidden):
-		h.R.Error(w, r, http.StatusForbidden, "")
-	default:
-		slog.ErrorContext(r.Context(), "governance: matter request failed", "path", r.URL.Path, "err", err)
-		h.R.Error(w, r, http.StatusInternalServerError, "")
-	}
-}
-
-// matterUnitName is a unit's name, for pages.
-func (h *HTTP) matterUnitName(ctx context.Context, code int64) string {
-	d, err := h.S.Divisions.Get(ctx, code)
-	if err != nil {
-		return strconv.FormatInt(code, 10)
-	}
-	return d.Name
-}
-
-// matterVillages lists the villages where p holds perm, at most limit.
-func (h *HTTP) matterVillages(ctx context.Context, p *access.Principal, perm string, limit int) ([]division.Division, error) {
-	var out []division.Division
-	for _, rg := range p.Ranges(perm) {
-		ds, err := h.S.Divisions.InRange(ctx, rg.Lo, rg.Hi, 5, 5)
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range ds {
-			if !d.Retired {
-				out = append(out, d)
-			}
-			if len(out) >= limit {
-				return out, nil
-			}
-		}
-	}
-	return out, nil
 }
 
 // ---- labels ----
@@ -294,7 +239,7 @@ type matterRow struct {
 const matterPageSize = 50
 
 func (h *HTTP) matterList(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.matterViewer(w, r)
+	p, ok := h.viewerOf(w, r)
 	if !ok {
 		return
 	}
@@ -311,9 +256,9 @@ func (h *HTTP) matterList(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Page, _ = strconv.Atoi(q.Get("page"))
 	d.Page = max(d.Page, 1)
-	villages, err := h.matterVillages(ctx, p, PermView, 300)
+	villages, err := h.villages(ctx, p, PermView, 300)
 	if err != nil {
-		h.matterFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	d.Villages = villages
@@ -337,14 +282,14 @@ func (h *HTTP) matterList(w http.ResponseWriter, r *http.Request) {
 	list, err := h.S.Matters(ctx, p, MatterFilter{Unit: d.Unit, Stage: d.Stage, Status: d.Status, GoalYear: d.GoalYear, Q: d.Q,
 		Offset: (d.Page - 1) * matterPageSize, Limit: matterPageSize})
 	if err != nil {
-		h.matterFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	names := map[int64]string{}
 	for _, m := range list.Matters {
 		n, ok := names[m.Division]
 		if !ok {
-			n = h.matterUnitName(ctx, m.Division)
+			n = h.unitName(ctx, m.Division)
 			names[m.Division] = n
 		}
 		row := matterRow{Matter: m, Village: n, BudgetYuan: FormatYuan(m.Budget), SpentYuan: FormatYuan(m.Spent)}
@@ -442,7 +387,7 @@ func (h *HTTP) setVillage(d *matterNewData, p *access.Principal, asked, procedur
 
 func (h *HTTP) matterNewBase(r *http.Request, p *access.Principal) (*matterNewData, error) {
 	d := &matterNewData{Locale: i18n.Negotiate(r), Errors: newMatterErrors()}
-	vs, err := h.matterVillages(r.Context(), p, PermManage, 300)
+	vs, err := h.villages(r.Context(), p, PermManage, 300)
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +398,7 @@ func (h *HTTP) matterNewBase(r *http.Request, p *access.Principal) (*matterNewDa
 }
 
 func (h *HTTP) matterNewForm(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.matterViewer(w, r)
+	p, ok := h.viewerOf(w, r)
 	if !ok {
 		return
 	}
@@ -463,7 +408,7 @@ func (h *HTTP) matterNewForm(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := h.matterNewBase(r, p)
 	if err != nil {
-		h.matterFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	q := r.URL.Query()
@@ -475,7 +420,7 @@ func (h *HTTP) matterNewForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *HTTP) matterCreate(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.matterViewer(w, r)
+	p, ok := h.viewerOf(w, r)
 	if !ok {
 		return
 	}
@@ -490,7 +435,7 @@ func (h *HTTP) matterCreate(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	d, err := h.matterNewBase(r, p)
 	if err != nil {
-		h.matterFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	h.setVillage(d, p, f.Get("village"), f.Get("procedure"))
@@ -517,7 +462,7 @@ func (h *HTTP) matterCreate(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			if !errors.As(err, &es) {
-				h.matterFail(w, r, err)
+				h.govFail(w, r, err)
 				return
 			}
 		}
@@ -597,13 +542,13 @@ func (d *matterPageData) Opened(action string) bool {
 }
 
 func (h *HTTP) loadMatter(w http.ResponseWriter, r *http.Request) (*access.Principal, Matter, bool) {
-	p, ok := h.matterViewer(w, r)
+	p, ok := h.viewerOf(w, r)
 	if !ok {
 		return nil, Matter{}, false
 	}
 	m, err := h.S.MatterByNumber(r.Context(), p, r.PathValue("number"))
 	if err != nil {
-		h.matterFail(w, r, err)
+		h.govFail(w, r, err)
 		return nil, Matter{}, false
 	}
 	return p, m, true
@@ -618,7 +563,7 @@ func (h *HTTP) matterData(r *http.Request, p *access.Principal, m Matter) (*matt
 	if fl := r.URL.Query().Get("done"); slices.Contains(staffActs, fl) || fl == ActPropose || fl == "public" {
 		d.Flash = fl
 	}
-	d.Village = h.matterUnitName(ctx, m.Division)
+	d.Village = h.unitName(ctx, m.Division)
 	d.Status = i18n.T(d.Locale, "gov.matter.status."+m.Status)
 	g := h.S.Rules(m.Division)
 	steps, err := h.S.MatterSteps(ctx, p, m.ID)
@@ -701,7 +646,7 @@ func (h *HTTP) matterPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := h.matterData(r, p, m)
 	if err != nil {
-		h.matterFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	h.R.Page(w, r, http.StatusOK, "gov_matter.html", d)
@@ -788,7 +733,7 @@ func (h *HTTP) matterAct(w http.ResponseWriter, r *http.Request) {
 		}
 		d, e := h.matterData(r, p, m)
 		if e != nil {
-			h.matterFail(w, r, e)
+			h.govFail(w, r, e)
 			return
 		}
 		d.Action = a.Kind
@@ -803,7 +748,7 @@ func (h *HTTP) matterAct(w http.ResponseWriter, r *http.Request) {
 		}
 		h.R.Page(w, r, status, "gov_matter.html", d)
 	default:
-		h.matterFail(w, r, err)
+		h.govFail(w, r, err)
 	}
 }
 
@@ -829,12 +774,12 @@ func (h *HTTP) matterStepPublic(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &pe):
 		h.R.Error(w, r, http.StatusConflict, "")
 	default:
-		h.matterFail(w, r, err)
+		h.govFail(w, r, err)
 	}
 }
 
 func (h *HTTP) matterPhoto(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.matterViewer(w, r)
+	p, ok := h.viewerOf(w, r)
 	if !ok {
 		return
 	}
@@ -845,7 +790,7 @@ func (h *HTTP) matterPhoto(w http.ResponseWriter, r *http.Request) {
 	}
 	ph, data, err := h.S.MatterPhoto(r.Context(), p, r.PathValue("number"), id)
 	if err != nil {
-		h.matterFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", ph.Mime)
@@ -871,7 +816,7 @@ type goalsData struct {
 }
 
 func (h *HTTP) goalsPage(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.matterViewer(w, r)
+	p, ok := h.viewerOf(w, r)
 	if !ok {
 		return
 	}
@@ -884,9 +829,9 @@ func (h *HTTP) goalsPage(w http.ResponseWriter, r *http.Request) {
 	if d.Year < 2000 || d.Year > 2100 {
 		d.Year = y
 	}
-	vs, err := h.matterVillages(ctx, p, PermView, 300)
+	vs, err := h.villages(ctx, p, PermView, 300)
 	if err != nil {
-		h.matterFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	d.Villages = vs
@@ -899,9 +844,9 @@ func (h *HTTP) goalsPage(w http.ResponseWriter, r *http.Request) {
 		d.Village = vs[0].Code
 	}
 	if d.Village != 0 {
-		d.Name = h.matterUnitName(ctx, d.Village)
+		d.Name = h.unitName(ctx, d.Village)
 		if d.G, err = h.S.GoalsFor(ctx, p, d.Village, d.Year); err != nil {
-			h.matterFail(w, r, err)
+			h.govFail(w, r, err)
 			return
 		}
 		if d.G.Target > 0 {

@@ -442,45 +442,16 @@ func (h *HTTP) agendaMatters(r *http.Request, p *access.Principal, d *meetingDat
 }
 
 func (h *HTTP) meetingPage(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.viewerOf(w, r)
-	if !ok {
-		return
+	if _, d, ok := record(h, w, r, false, h.meetingData); ok {
+		h.R.Page(w, r, http.StatusOK, "gov_meeting.html", d)
 	}
-	id, ok := pathID(r, "id")
-	if !ok {
-		h.R.Error(w, r, http.StatusNotFound, "")
-		return
-	}
-	d, err := h.meetingData(r, p, id)
-	if err != nil {
-		h.govFail(w, r, err)
-		return
-	}
-	h.R.Page(w, r, http.StatusOK, "gov_meeting.html", d)
 }
 
 // meetingForm reads a POST to one of the meeting page's forms; false when
 // it answered.
 func (h *HTTP) meetingForm(w http.ResponseWriter, r *http.Request) (*access.Principal, *meetingData, url.Values, bool) {
-	p, ok := h.viewerOf(w, r)
-	if !ok {
-		return nil, nil, nil, false
-	}
-	id, ok := pathID(r, "id")
-	if !ok {
-		h.R.Error(w, r, http.StatusNotFound, "")
-		return nil, nil, nil, false
-	}
-	if err := r.ParseForm(); err != nil {
-		h.R.Error(w, r, http.StatusBadRequest, "")
-		return nil, nil, nil, false
-	}
-	d, err := h.meetingData(r, p, id)
-	if err != nil {
-		h.govFail(w, r, err)
-		return nil, nil, nil, false
-	}
-	return p, d, r.PostForm, true
+	p, d, ok := record(h, w, r, true, h.meetingData)
+	return p, d, r.PostForm, ok
 }
 
 // meetingDone answers a meeting form: a redirect on success, the page with
