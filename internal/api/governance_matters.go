@@ -37,6 +37,7 @@ var MatterUploads = []web.Upload{
 
 // Matter is a matter going through its village's procedure.
 type Matter struct {
+	ID           int64         `json:"id" doc:"Internal id: what a meeting's agenda item names (matter_id)"`
 	Number       string        `json:"number" doc:"Matter number: YS, the village's 12-digit code, the year and the village's sequence of the year" example:"YS320205001001-2026-003"`
 	Village      string        `json:"village" doc:"15-digit code of the village" example:"320205001001000"`
 	Procedure    string        `json:"procedure" doc:"The procedure's key in the village's policy pack" example:"wuyi"`
@@ -127,7 +128,7 @@ func matterYuan(fen int64) string {
 func (s *server) toMatter(m governance.Matter, steps []governance.Step) Matter {
 	g := s.Governance.Rules(m.Division)
 	pr, _ := g.Procedure(m.Procedure)
-	out := Matter{Number: m.Number, Village: codeString(m.Division), Procedure: m.Procedure, Stage: m.Stage, Status: m.Status,
+	out := Matter{ID: m.ID, Number: m.Number, Village: codeString(m.Division), Procedure: m.Procedure, Stage: m.Stage, Status: m.Status,
 		Title: m.Title, Description: m.Description, Proposer: m.Proposer, ProposerName: m.ProposerName, Signatures: m.Signatures,
 		Budget: matterYuan(m.Budget), Spent: matterYuan(m.Spent), Progress: m.Progress, GoalYear: m.GoalYear, Reason: m.Reason,
 		Responsible: m.Responsible, DueDay: calendar.FormatDay(m.DueDay), ProposedDay: calendar.FormatDay(m.ProposedDay),

@@ -28,6 +28,8 @@ type matterEnv struct {
 	admin *access.Principal
 	// the village committee and the representatives of 春江村
 	committee, representatives governance.Body
+	// residents of 春江村; the first three sit on both bodies
+	residents []int64
 }
 
 // setupMatters is the API over governance: the divisions of setup under
@@ -35,6 +37,16 @@ type matterEnv struct {
 // representatives → implement → evaluate), the accounts town1, town2,
 // county, viewer1 and village1, and 春江村's committee and representatives.
 func setupMatters(t *testing.T, d *db.DB) *matterEnv {
+	t.Helper()
+	packs, err := policy.Load(policypacks.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return setupMattersWith(t, d, packs)
+}
+
+// setupMattersWith is setupMatters under the given packs.
+func setupMattersWith(t *testing.T, d *db.DB, packs *policy.Set) *matterEnv {
 	t.Helper()
 	ctx := audit.WithActor(context.Background(), audit.Actor{Name: "test", Client: "test"})
 	log := &audit.Log{DB: d}
@@ -59,10 +71,6 @@ func setupMatters(t *testing.T, d *db.DB) *matterEnv {
 			VALUES (?, ?, ?, ?, ?, 0, 0, ?)`, u.code, u.name, u.level, u.parent, u.kind, db.Now()); err != nil {
 			t.Fatal(err)
 		}
-	}
-	packs, err := policy.Load(policypacks.FS)
-	if err != nil {
-		t.Fatal(err)
 	}
 	keys, err := pii.New(pii.File{Current: 1, SM4: map[string]string{"1": "00112233445566778899aabbccddeeff"},
 		Lookup: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"})
@@ -96,6 +104,7 @@ func setupMatters(t *testing.T, d *db.DB) *matterEnv {
 		return b
 	}
 	e.committee, e.representatives = body("committee"), body("representatives")
+	e.residents = members
 	for _, u := range []struct {
 		name, role string
 		div        int64
