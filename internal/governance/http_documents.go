@@ -95,15 +95,15 @@ func (k gdKindView) Percent() int {
 func (d *gdListData) Label(k DocumentKindStatus) string { return k.Kind.Label.Get(d.Locale) }
 
 func (h *HTTP) documentList(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.elViewer(w, r)
+	p, ok := h.viewerOf(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
 	d := gdListData{Locale: i18n.Negotiate(r), Today: h.S.Today()}
 	var err error
-	if d.Villages, err = h.elVillages(ctx, p, PermView, 500); err != nil {
-		h.elFail(w, r, err)
+	if d.Villages, err = h.villages(ctx, p, PermView, 500); err != nil {
+		h.govFail(w, r, err)
 		return
 	}
 	if v, err := strconv.ParseInt(r.URL.Query().Get("village"), 10, 64); err == nil && v > 0 {
@@ -115,7 +115,7 @@ func (h *HTTP) documentList(w http.ResponseWriter, r *http.Request) {
 		for _, root := range p.Roots(PermView) {
 			rows, err := h.S.DocumentOverview(ctx, p, root, gdOverviewLimit-len(d.Overview))
 			if err != nil {
-				h.elFail(w, r, err)
+				h.govFail(w, r, err)
 				return
 			}
 			d.Overview = append(d.Overview, rows...)
@@ -127,16 +127,16 @@ func (h *HTTP) documentList(w http.ResponseWriter, r *http.Request) {
 		h.R.Error(w, r, http.StatusNotFound, "")
 		return
 	}
-	d.VillageName = h.elUnitName(ctx, d.Village)
+	d.VillageName = h.unitName(ctx, d.Village)
 	d.CanManage = p.CanAt(PermManage, d.Village)
 	status, err := h.S.DocumentStatus(ctx, p, d.Village)
 	if err != nil {
-		h.elFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	docs, err := h.S.Documents(ctx, p, d.Village)
 	if err != nil {
-		h.elFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	for _, st := range status {
@@ -196,7 +196,7 @@ func (h *HTTP) gdNewBase(r *http.Request, p *access.Principal, village int64, ki
 	ctx := r.Context()
 	d := &gdNewData{Locale: i18n.Negotiate(r), V: map[string]string{}, Errors: newElFormErrors()}
 	var err error
-	if d.Villages, err = h.elVillages(ctx, p, PermManage, 500); err != nil {
+	if d.Villages, err = h.villages(ctx, p, PermManage, 500); err != nil {
 		return nil, err
 	}
 	if len(d.Villages) == 1 && village == 0 {
@@ -226,7 +226,7 @@ func (h *HTTP) gdNewBase(r *http.Request, p *access.Principal, village int64, ki
 }
 
 func (h *HTTP) documentNewForm(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.elViewer(w, r)
+	p, ok := h.viewerOf(w, r)
 	if !ok {
 		return
 	}
@@ -238,7 +238,7 @@ func (h *HTTP) documentNewForm(w http.ResponseWriter, r *http.Request) {
 	village, _ := strconv.ParseInt(q.Get("village"), 10, 64)
 	d, err := h.gdNewBase(r, p, village, q.Get("kind"))
 	if err != nil {
-		h.elFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	if d.KindLabel != "" {
@@ -250,7 +250,7 @@ func (h *HTTP) documentNewForm(w http.ResponseWriter, r *http.Request) {
 var gdFields = []string{"title", "text", "note", "agenda_id"}
 
 func (h *HTTP) documentCreate(w http.ResponseWriter, r *http.Request) {
-	p, ok := h.elViewer(w, r)
+	p, ok := h.viewerOf(w, r)
 	if !ok {
 		return
 	}
@@ -270,12 +270,12 @@ func (h *HTTP) documentCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	var es field.Errors
 	if !errors.As(err, &es) {
-		h.elFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	d, derr := h.gdNewBase(r, p, village, in.Kind)
 	if derr != nil {
-		h.elFail(w, r, derr)
+		h.govFail(w, r, derr)
 		return
 	}
 	for _, k := range gdFields {
@@ -329,7 +329,7 @@ func (h *HTTP) gdData(r *http.Request, p *access.Principal, id int64) (*gdPageDa
 	}
 	d := &gdPageData{D: doc, Locale: i18n.Negotiate(r), CanManage: p.CanAt(PermManage, doc.Division), V: map[string]string{},
 		Errors: newElFormErrors()}
-	d.VillageName = h.elUnitName(ctx, doc.Division)
+	d.VillageName = h.unitName(ctx, doc.Division)
 	d.KindLabel = h.gdKindLabel(doc.Division, doc.Kind, d.Locale)
 	if k, ok := h.S.Rules(doc.Division).Document(doc.Kind); ok {
 		d.Adopted = h.elBodyLabel(doc.Division, k.AdoptedBy, d.Locale)
@@ -372,7 +372,7 @@ func (h *HTTP) gdData(r *http.Request, p *access.Principal, id int64) (*gdPageDa
 }
 
 func (h *HTTP) gdID(w http.ResponseWriter, r *http.Request) (*access.Principal, int64, bool) {
-	p, ok := h.elViewer(w, r)
+	p, ok := h.viewerOf(w, r)
 	if !ok {
 		return nil, 0, false
 	}
@@ -391,7 +391,7 @@ func (h *HTTP) documentPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := h.gdData(r, p, id)
 	if err != nil {
-		h.elFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	h.R.Page(w, r, http.StatusOK, "gov_document.html", d)
@@ -419,12 +419,12 @@ func (h *HTTP) documentAddVersion(w http.ResponseWriter, r *http.Request) {
 	}
 	var es field.Errors
 	if !errors.As(err, &es) {
-		h.elFail(w, r, err)
+		h.govFail(w, r, err)
 		return
 	}
 	d, derr := h.gdData(r, p, id)
 	if derr != nil {
-		h.elFail(w, r, derr)
+		h.govFail(w, r, derr)
 		return
 	}
 	for _, k := range gdFields {
