@@ -459,6 +459,8 @@ type importer struct {
 	group string
 	// households met recently, by key (bounded)
 	hh map[householdKey]int64
+	// households of the batch whose address keys are to be written
+	addr []addrEntry
 }
 
 const householdCacheSize = 50_000
@@ -522,6 +524,7 @@ func (im *importer) prepare(ctx context.Context, rows []importRow) (existing map
 func (im *importer) apply(ctx context.Context, rows []importRow, write bool) (batchResult, error) {
 	s := im.s
 	var res batchResult
+	im.addr = im.addr[:0]
 	existing, err := im.prepare(ctx, rows)
 	if err != nil {
 		return res, err
@@ -602,6 +605,11 @@ func (im *importer) apply(ctx context.Context, rows []importRow, write bool) (ba
 		if err := s.insertResidents(ctx, fresh, fb); err != nil {
 			return res, err
 		}
+		err := s.st.indexAddresses(ctx, im.addr)
+		im.addr = im.addr[:0]
+		if err != nil {
+			return res, err
+		}
 		if err := fb.flush(ctx, s.DB); err != nil {
 			return res, err
 		}
@@ -664,6 +672,7 @@ func (im *importer) household(ctx context.Context, r *importRow) (int64, error) 
 		return 0, err
 	}
 	h.ID = id
+	im.addr = append(im.addr, addrEntry{id: id, village: h.Village, address: h.Address, fresh: true})
 	if key != (householdKey{}) {
 		im.remember(key, h.ID)
 	}
@@ -676,6 +685,7 @@ func (im *importer) touchHousehold(ctx context.Context, id int64, r *importRow, 
 	sets, args := []string{}, []any{}
 	if a := strings.TrimSpace(r.hh.Address); a != "" {
 		sets, args = append(sets, "address = ?"), append(args, a)
+		im.addr = append(im.addr, addrEntry{id: id, village: r.h.Village, address: a})
 	}
 	if n := strings.TrimSpace(r.hh.HouseNo); n != "" {
 		sets, args = append(sets, "house_no = ?"), append(args, n)

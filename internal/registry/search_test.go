@@ -29,6 +29,9 @@ func seedSearch(t *testing.T, f *regFixture) searchData {
 	hA := f.household(f.townA, registry.HouseholdInput{Division: regVillageA, Number: "A-12", Address: "东亭街道门楼路12号"})
 	hB := f.household(f.townB, registry.HouseholdInput{Division: regVillageB, Number: "B-3", Address: "安镇街道吼山路3号"})
 	hF := f.household(f.townA, registry.HouseholdInput{Division: regVillageC, Number: "C-101", Address: "东亭花园B幢101室"})
+	// an address longer than an index key, and a household in a grid
+	hL := f.household(f.townB, registry.HouseholdInput{Division: regVillageB, Number: "B-9", Address: "锡山区东港镇东湖塘社区29幢1803室"})
+	hG := f.household(f.townA, registry.HouseholdInput{Division: regGridA1, Number: "A-20", Address: "东亭街道门楼路20号"})
 
 	sd.idZ = regIDEnding("320205", "19600101", true, 'X')
 	sd.idZ2 = regID("320205", "19650202", "357")
@@ -68,6 +71,12 @@ func seedSearch(t *testing.T, f *regFixture) searchData {
 		ri.HouseholdID = hF.ID
 		add(n, f.townA, ri)
 	}
+	ri = regIn("孙丽", "女", "1985-05-05", 0)
+	ri.HouseholdID = hL.ID
+	add("sl", f.townB, ri)
+	ri = regIn("周网", "男", "1975-07-07", 0)
+	ri.HouseholdID = hG.ID
+	add("zw", f.townA, ri)
 	return sd
 }
 
@@ -160,6 +169,19 @@ func searchCases(sd searchData) []searchCase {
 		{"county", "人民路1号", "address", nil, false},
 		{"county", "100%", "address", nil, false}, // LIKE wildcards are literal
 		{"county", "门楼路_2号", "address", nil, false},
+		// white space and full-width forms do not matter
+		{"county", "门楼路 12号", "address", []string{"zs", "zsf-A"}, false},
+		{"county", "东亭花园Ｂ幢１０１室", "address", []string{"李一", "李二", "李三"}, false},
+		{"county", "花园 B 幢", "address", []string{"李一", "李二", "李三"}, false},
+		// longer than an index key: found by two parts, checked whole
+		{"county", "东湖塘社区29幢1803室", "address", []string{"sl"}, false},
+		{"county", "东湖塘社区 29幢1803室", "address", []string{"sl"}, false},
+		{"county", "锡山区东港镇东湖塘社区29幢1803室", "address", []string{"sl"}, false},
+		{"county", "东湖塘社区29幢1804室", "address", nil, false},
+		{"county", "东港镇东湖塘社区28幢1803室", "address", nil, false},
+		{"county", "1803室", "address", []string{"sl"}, false},
+		{"county", "门楼路", "address", []string{"zs", "zsf-A", "zw"}, false},
+		{"county", "号", "address", []string{"zs", "zsf-A", "zsf-B", "oyx", "zw"}, false}, // one character: a bounded range of the index
 		// scope: township A sees its own only, whatever the query
 		{"townA", "张三丰", "name", []string{"zsf-A"}, false},
 		{"townA", "zsf", "name", []string{"zsf-A"}, false},
@@ -173,8 +195,12 @@ func searchCases(sd searchData) []searchCase {
 		{"townB", "张三丰", "name", []string{"zsf-B"}, false},
 		{"townB", sd.idZ, "id", nil, false},
 		{"townB", "门楼路12号", "address", nil, false},
+		{"townA", "东湖塘社区29幢1803室", "address", nil, false},
+		{"townB", "东湖塘社区29幢1803室", "address", []string{"sl"}, false},
 		{"grid", "zxm", "name", []string{"zxm"}, false},
 		{"grid", "张三", "name", nil, false},
+		{"grid", "门楼路", "address", []string{"zw"}, false}, // households of the grid's village, residents of the grid
+		{"village", "门楼路", "address", []string{"zs", "zsf-A", "zw"}, false},
 		{"viewer", "张三丰", "name", nil, false},
 	}
 }
@@ -190,7 +216,7 @@ func TestSearch(t *testing.T) {
 		for l, r := range sd.r {
 			label[r.ID] = l
 		}
-		who := map[string]*access.Principal{"county": f.county, "townA": f.townA, "townB": f.townB, "grid": f.grid, "viewer": f.viewer}
+		who := map[string]*access.Principal{"county": f.county, "townA": f.townA, "townB": f.townB, "village": f.village, "grid": f.grid, "viewer": f.viewer}
 		got := map[string]string{}
 		for _, c := range searchCases(sd) {
 			res, err := f.svc.Search(f.ctx, who[c.who], c.q, 0, 50)

@@ -42,13 +42,19 @@ func (s store) insertHousehold(ctx context.Context, h *Household) error {
 	var err error
 	h.ID, err = s.db.InsertID(ctx, `INSERT INTO households (county, village, grid, number, kind, address, house_no, lat, lon, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, h.County, h.Village, h.Grid, h.Number, h.Kind, h.Address, h.HouseNo, h.Lat, h.Lon, now, now)
-	return err
+	if err != nil {
+		return err
+	}
+	return s.indexAddresses(ctx, []addrEntry{{id: h.ID, village: h.Village, address: h.Address, fresh: true}})
 }
 
 func (s store) updateHousehold(ctx context.Context, h Household) error {
 	_, err := s.db.Exec(ctx, `UPDATE households SET grid = ?, number = ?, kind = ?, address = ?, house_no = ?, lat = ?, lon = ?, updated_at = ? WHERE id = ?`,
 		h.Grid, h.Number, h.Kind, h.Address, h.HouseNo, h.Lat, h.Lon, db.Now(), h.ID)
-	return err
+	if err != nil {
+		return err
+	}
+	return s.indexAddresses(ctx, []addrEntry{{id: h.ID, village: h.Village, address: h.Address}})
 }
 
 const residentCols = "id, county, division, household_id, relation, name, gender, birth, ethnicity, id_masked, phone_masked, residency, status, party_member, education, employment, since, created_at, updated_at"
