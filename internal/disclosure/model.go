@@ -2,6 +2,7 @@ package disclosure
 
 import (
 	"fmt"
+	"github.com/shequ-platform/shequ/internal/platform/money"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -26,103 +27,21 @@ const (
 	MaxNoteRunes     = 1000  // an asset's note
 	// MaxFen bounds one amount: a hundred billion yuan, far beyond any
 	// village, so a typo of extra digits is refused rather than stored.
-	MaxFen int64 = 100_000_000_000 * 100
+	MaxFen = money.Max
 )
 
 // ---- money ----
 
-// ParseYuan reads an amount typed in yuan — 1234, 1234.5, 1,234.56,
-// ¥1 234.56 — as fen. The code of a refused amount is one of required,
-// amount (not a number), negative, zero, decimals (more than two decimal
-// places) and too_large.
-func ParseYuan(s string) (int64, string) {
-	s = strings.TrimSpace(s)
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "¥"), "￥")
-	s = strings.TrimSuffix(s, "元")
-	s = strings.NewReplacer(",", "", "，", "", " ", "", "\u00a0", "").Replace(s)
-	if s == "" {
-		return 0, "required"
-	}
-	neg := false
-	switch s[0] {
-	case '-':
-		neg, s = true, s[1:]
-	case '+':
-		s = s[1:]
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" && frac == "" || !digits(whole) || !digits(frac) {
-		return 0, "amount"
-	}
-	if len(frac) > 2 {
-		// 12.300 is 12.30: only non-zero digits beyond the fen are refused
-		if strings.Trim(frac[2:], "0") != "" {
-			return 0, "decimals"
-		}
-		frac = frac[:2]
-	}
-	whole = strings.TrimLeft(whole, "0")
-	if len(whole) > 12 {
-		return 0, "too_large"
-	}
-	var fen int64
-	if whole != "" {
-		w, err := strconv.ParseInt(whole, 10, 64)
-		if err != nil {
-			return 0, "amount"
-		}
-		fen = w * 100
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	f, _ := strconv.ParseInt(frac, 10, 64)
-	fen += f
-	switch {
-	case neg && fen != 0:
-		return 0, "negative"
-	case fen == 0:
-		return 0, "zero"
-	case fen > MaxFen:
-		return 0, "too_large"
-	}
-	return fen, ""
-}
+// ParseYuan reads an amount typed in yuan as fen (money.Parse); the code of
+// a refused amount is one of required, amount, negative, zero, decimals and
+// too_large.
+func ParseYuan(s string) (int64, string) { return money.Parse(s) }
 
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// FormatYuan writes fen as yuan with two decimals and thousands separators:
-// 123456 → 1,234.56, -5 → -0.05.
-func FormatYuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	w := strconv.FormatInt(fen/100, 10)
-	var b strings.Builder
-	for i, r := range w {
-		if i > 0 && (len(w)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return fmt.Sprintf("%s%s.%02d", sign, b.String(), fen%100)
-}
+// FormatYuan writes fen as yuan with two decimals and thousands separators.
+func FormatYuan(fen int64) string { return money.Format(fen) }
 
 // YuanInput writes fen as a form field holds it: 1234.5 → "1234.50".
-func YuanInput(fen int64) string {
-	if fen == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%d.%02d", fen/100, fen%100)
-}
+func YuanInput(fen int64) string { return money.Input(fen) }
 
 // ---- periods ----
 
@@ -175,6 +94,15 @@ func ParsePeriod(s string) (Period, bool) {
 	}
 	p := Period{kind, year, n}
 	return p, n >= 1 && n <= p.count()
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // count is the number of periods of p's kind in a year.

@@ -3,8 +3,7 @@ package governance
 import (
 	"context"
 	"errors"
-	"fmt"
-	"regexp"
+	"github.com/shequ-platform/shequ/internal/platform/money"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -657,59 +656,23 @@ func checkMatterText(es *field.Errors, name, v string, max int, need bool) {
 	}
 }
 
-var yuanRE = regexp.MustCompile(`^[0-9]{1,12}(\.[0-9]{1,2})?$`)
-
 // ParseYuan reads an amount of money in yuan as people type it ("12000",
-// "3,500.5", "¥800", "800元"; "" is 0) as fen; ok is false for anything
-// else, a negative amount or one over MaxBudgetFen.
+// "3,500.5", "¥800", "800元"; "" and 0 are 0) as fen (money.Parse); ok is
+// false for anything else, a negative amount or one over MaxBudgetFen.
 func ParseYuan(s string) (fen int64, ok bool) {
-	s = strings.TrimSpace(s)
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "¥"), "￥")
-	s = strings.TrimSpace(strings.TrimSuffix(s, "元"))
-	s = strings.NewReplacer(",", "", "，", "", " ", "").Replace(s)
-	if s == "" {
+	fen, code := money.Parse(s)
+	switch code {
+	case "":
+		return fen, fen <= MaxBudgetFen
+	case money.Required, money.Zero:
 		return 0, true
 	}
-	if !yuanRE.MatchString(s) {
-		return 0, false
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	y, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	frac = (frac + "00")[:2]
-	f, _ := strconv.ParseInt(frac, 10, 64)
-	if fen = y*100 + f; fen > MaxBudgetFen {
-		return 0, false
-	}
-	return fen, true
+	return 0, false
 }
 
 // FormatYuan writes fen as yuan with thousands separators: 1234550 →
 // "12,345.50" (whole yuan without decimals: "12,345").
-func FormatYuan(fen int64) string {
-	neg := fen < 0
-	if neg {
-		fen = -fen
-	}
-	whole := strconv.FormatInt(fen/100, 10)
-	var b strings.Builder
-	for i, r := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	out := b.String()
-	if c := fen % 100; c != 0 {
-		out += fmt.Sprintf(".%02d", c)
-	}
-	if neg {
-		out = "-" + out
-	}
-	return out
-}
+func FormatYuan(fen int64) string { return strings.TrimSuffix(money.Format(fen), ".00") }
 
 // GoalList is a village's annual work goals (SX-4) of a year: the matters
 // with that goal year, with the pack's target ("32 项中 12 项已完成").
