@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shequ-platform/shequ/internal/platform/calendar"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -66,10 +67,7 @@ type CaseStats struct {
 
 var china = time.FixedZone("CST", 8*3600)
 
-func dayOf(t time.Time) int {
-	t = t.In(china)
-	return t.Year()*10000 + int(t.Month())*100 + t.Day()
-}
+func dayOf(t time.Time) int { return calendar.DayOf(t) }
 
 func timeOf(day, minute int) time.Time {
 	return time.Date(day/10000, time.Month(day/100%100), day%100, minute/60, minute%60, 0, 0, china)

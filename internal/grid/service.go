@@ -89,10 +89,7 @@ func NewService(d *db.DB, a *audit.Log, acc *access.Service, keys *pii.Keys, div
 
 var china = time.FixedZone("CST", 8*3600)
 
-func dayOf(t time.Time) int {
-	t = t.In(china)
-	return t.Year()*10000 + int(t.Month())*100 + t.Day()
-}
+func dayOf(t time.Time) int { return calendar.DayOf(t) }
 
 // SetClock replaces the service's clock: the day an incident is reported,
 // dispatched and closed, its deadline, the months its facts are counted in.

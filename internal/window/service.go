@@ -3,6 +3,7 @@ package window
 import (
 	"context"
 	"errors"
+	"github.com/shequ-platform/shequ/internal/platform/calendar"
 	"strconv"
 	"strings"
 	"time"
@@ -92,10 +93,7 @@ func NewService(d *db.DB, a *audit.Log, acc *access.Service, keys *pii.Keys, div
 
 var china = time.FixedZone("CST", 8*3600)
 
-func dayOf(t time.Time) int {
-	t = t.In(china)
-	return t.Year()*10000 + int(t.Month())*100 + t.Day()
-}
+func dayOf(t time.Time) int { return calendar.DayOf(t) }
 
 // Today is the service's current day in China (YYYYMMDD).
 func (s *Service) Today() int { return dayOf(s.now()) }

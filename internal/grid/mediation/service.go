@@ -3,7 +3,7 @@ package mediation
 import (
 	"context"
 	"errors"
-	"fmt"
+	"github.com/shequ-platform/shequ/internal/platform/calendar"
 	"strconv"
 	"strings"
 	"time"
@@ -86,10 +86,7 @@ func (s *Service) SetClock(now func() time.Time) {
 
 var china = time.FixedZone("CST", 8*3600)
 
-func dayOf(t time.Time) int {
-	t = t.In(china)
-	return t.Year()*10000 + int(t.Month())*100 + t.Day()
-}
+func dayOf(t time.Time) int { return calendar.DayOf(t) }
 
 // Today is the service's current day in China (YYYYMMDD).
 func (s *Service) Today() int { return dayOf(s.now()) }
@@ -98,23 +95,11 @@ func (s *Service) Today() int { return dayOf(s.now()) }
 func period(day int) int { return day / 100 }
 
 // ParseDay reads a date as people and forms write it (2006-01-02,
-// 2006/1/2, 20060102) as YYYYMMDD.
-func ParseDay(s string) (int, bool) {
-	for _, layout := range []string{"2006-01-02", "2006-1-2", "2006/01/02", "2006/1/2", "20060102"} {
-		if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
-			return t.Year()*10000 + int(t.Month())*100 + t.Day(), true
-		}
-	}
-	return 0, false
-}
+// 2006/1/2, 20060102, …) as YYYYMMDD (calendar.ParseDay).
+func ParseDay(s string) (int, bool) { return calendar.ParseDay(s) }
 
 // FormatDay writes a YYYYMMDD day as 2006-01-02 ("" for 0).
-func FormatDay(d int) string {
-	if d == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%04d-%02d-%02d", d/10000, d/100%100, d%100)
-}
+func FormatDay(d int) string { return calendar.FormatDay(d) }
 
 // grid is the grid section of the pack bound to unit (nil: none).
 func (s *Service) grid(unit int64) *policy.Grid {
