@@ -22,7 +22,7 @@ type Tracker interface {
 }
 
 // ImportBatch is the number of rows committed together.
-const ImportBatch = 1000
+const ImportBatch = 5000
 
 // ErrMissingColumns: the file lacks a required column (姓名).
 type ErrMissingColumns struct{ Fields []string }

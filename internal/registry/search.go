@@ -382,7 +382,7 @@ func (s store) indexAddresses(ctx context.Context, es []addrEntry) error {
 	for i := range keys {
 		rows[i] = []any{keys[i], villages[i], households[i]}
 	}
-	return insertRows(ctx, s.db, "household_keys", []string{"key", "village", "household_id"}, rows, " ON CONFLICT DO NOTHING")
+	return insertRows(ctx, s.db, "household_keys", []string{"key", "village", "household_id"}, rows, ignoreDuplicates)
 }
 
 // villageScope is the condition on household_keys.village that holds for
